@@ -1,0 +1,106 @@
+using System.Text;
+using System.Text.Json;
+
+namespace BatchPortal.Engine.Domain;
+
+/// <summary>
+/// The console's two ways to write a command: "Space delimited" (split on spaces, with "double" or 'single' quotes keeping
+/// spaces together, as a shell would) and "JSON" (an array of strings).
+/// </summary>
+public static class CommandLine
+{
+    public static Result<List<string>> SplitSpaceDelimited(string? text)
+    {
+        var args = new List<string>();
+        var current = new StringBuilder();
+        var inArg = false;
+        char? quote = null;
+        foreach (var ch in text ?? string.Empty)
+        {
+            if (quote is { } q)
+            {
+                if (ch == q)
+                {
+                    quote = null;
+                }
+                else
+                {
+                    current.Append(ch);
+                }
+            }
+            else if (ch is '"' or '\'')
+            {
+                quote = ch;
+                inArg = true;
+            }
+            else if (char.IsWhiteSpace(ch))
+            {
+                if (inArg)
+                {
+                    args.Add(current.ToString());
+                    current.Clear();
+                    inArg = false;
+                }
+            }
+            else
+            {
+                current.Append(ch);
+                inArg = true;
+            }
+        }
+
+        if (quote is { } open)
+        {
+            return new ValidationFailed("command", $"Command has an unclosed {open} quote.");
+        }
+
+        if (inArg)
+        {
+            args.Add(current.ToString());
+        }
+
+        return args;
+    }
+
+    public static Result<List<string>> ParseJson(string? json)
+    {
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            return new List<string>();
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            if (doc.RootElement.ValueKind != JsonValueKind.Array)
+            {
+                return new ValidationFailed("command", "Command JSON must be an array of strings, e.g. [\"echo\", \"hello world\"].");
+            }
+
+            var args = new List<string>();
+            foreach (var item in doc.RootElement.EnumerateArray())
+            {
+                if (item.ValueKind != JsonValueKind.String)
+                {
+                    return new ValidationFailed("command", $"Command JSON must be an array of strings; element {args.Count + 1} is a {item.ValueKind.ToString().ToLowerInvariant()}.");
+                }
+
+                args.Add(item.GetString()!);
+            }
+
+            return args;
+        }
+        catch (JsonException ex)
+        {
+            return new ValidationFailed("command", $"Command is not valid JSON: {ex.Message}");
+        }
+    }
+
+    public static string ToJson(IEnumerable<string> args) => JsonSerializer.Serialize(args);
+
+    /// <summary>Writes arguments back as space-delimited text, quoting those that need it.</summary>
+    public static string ToSpaceDelimited(IEnumerable<string> args) =>
+        string.Join(' ', args.Select(a => a.Length == 0 || a.Any(c => char.IsWhiteSpace(c) || c is '"' or '\'')
+            ? (a.Contains('"', StringComparison.Ordinal) ? $"'{a}'" : $"\"{a}\"")
+            : a));
+}

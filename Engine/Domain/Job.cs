@@ -1,0 +1,129 @@
+namespace BatchPortal.Engine.Domain;
+
+/// <summary>A submitted job. Its status only changes through <see cref="JobTransitions"/>.</summary>
+public sealed class Job
+{
+    /// <summary>Insertion order; the FIFO key within a queue and the paging key for lists.</summary>
+    public long Seq { get; private set; }
+
+    public required string Id { get; init; }
+
+    public required string Name { get; init; }
+
+    public required string QueueName { get; init; }
+
+    public required string JobDefinitionName { get; init; }
+
+    public required int JobDefinitionRevision { get; init; }
+
+    public JobStatus Status { get; private set; } = JobStatus.Submitted;
+
+    public string? StatusReason { get; private set; }
+
+    public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>The STARTING → RUNNING moment of the latest attempt (AWS's <c>startedAt</c>).</summary>
+    public DateTimeOffset? StartedAt { get; set; }
+
+    /// <summary>The moment the job reached SUCCEEDED or FAILED.</summary>
+    public DateTimeOffset? StoppedAt { get; private set; }
+
+    /// <summary>The container as it runs: the definition's properties with the submit overrides and parameters applied.</summary>
+    public required ContainerProperties Container { get; init; }
+
+    public Dictionary<string, string> Parameters { get; init; } = [];
+
+    public RetryStrategy? RetryStrategy { get; init; }
+
+    public JobTimeout? Timeout { get; init; }
+
+    public Dictionary<string, string> Tags { get; init; } = [];
+
+    /// <summary>How many attempts have been placed so far; the current attempt's number.</summary>
+    public int AttemptCount { get; set; }
+
+    /// <summary>Where the current attempt was placed.</summary>
+    public string? ComputeEnvironmentName { get; set; }
+
+    public int? ExitCode { get; set; }
+
+    /// <summary>The container-level reason (AWS's <c>container.reason</c>), e.g. <c>CannotPullContainerError: ...</c>.</summary>
+    public string? ContainerReason { get; set; }
+
+    public string? LogStreamName { get; set; }
+
+    public bool IsCancelled { get; set; }
+
+    public bool IsTerminated { get; set; }
+
+    /// <summary>The caller's reason, kept from TerminateJob on a running job until its container has stopped.</summary>
+    public string? TerminationReason { get; set; }
+
+    /// <summary>Bumped on every write; the concurrency token that makes transitions compare-and-set.</summary>
+    public long Version { get; set; }
+
+    public List<JobAttempt> Attempts { get; init; } = [];
+
+    public int MaxAttempts => Math.Clamp(RetryStrategy?.Attempts ?? 1, 1, 10);
+
+    /// <summary>The vCPUs the job holds while it runs; stored so capacity can be summed in the database.</summary>
+    public double Vcpus { get; init; }
+
+    public int MemoryMiB { get; init; }
+
+    internal void ApplyTransition(JobStatus to, string? reason, DateTimeOffset now)
+    {
+        Status = to;
+        StatusReason = reason;
+
+        if (to.IsFinal())
+        {
+            StoppedAt = now;
+        }
+    }
+
+    /// <summary>Why a RUNNABLE job still waits; not a state change.</summary>
+    internal void SetWaitReason(string reason) => StatusReason = reason;
+}
+
+/// <summary>One try at running a job's container.</summary>
+public sealed class JobAttempt
+{
+    public long Id { get; private set; }
+
+    public required string JobId { get; init; }
+
+    public required int Number { get; init; }
+
+    public required string ComputeEnvironmentName { get; init; }
+
+    public string? ContainerId { get; set; }
+
+    public DateTimeOffset? StartedAt { get; set; }
+
+    public DateTimeOffset? StoppedAt { get; set; }
+
+    public int? ExitCode { get; set; }
+
+    public string? Reason { get; set; }
+
+    public string? StatusReason { get; set; }
+
+    public string? LogStreamName { get; set; }
+}
+
+/// <summary>A row of a job's status history: one per applied transition.</summary>
+public sealed class JobStatusChange
+{
+    public long Id { get; private set; }
+
+    public required string JobId { get; init; }
+
+    public JobStatus? From { get; init; }
+
+    public required JobStatus To { get; init; }
+
+    public string? Reason { get; init; }
+
+    public required DateTimeOffset At { get; init; }
+}

@@ -1,0 +1,86 @@
+using BatchPortal.Engine.Domain;
+using BatchPortal.Engine.Execution;
+using BatchPortal.Engine.Jobs;
+using BatchPortal.Engine.Notifications;
+using BatchPortal.Engine.Resources;
+using BatchPortal.Engine.Scheduling;
+using BatchPortal.Engine.Storage;
+using Hangfire;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace BatchPortal.Engine;
+
+public static class EngineServiceCollectionExtensions
+{
+    /// <summary>
+    /// The engine: storage, the job state machine, the dispatcher, Hangfire-driven execution on Docker, and live events.
+    /// </summary>
+    public static IHostApplicationBuilder AddBatchEngine(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<BatchOptions>().BindConfiguration(BatchOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SchedulerOptions>().BindConfiguration(SchedulerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<DockerOptions>().BindConfiguration(DockerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+
+        var contentRoot = builder.Environment.ContentRootPath;
+        services.AddPooledDbContextFactory<BatchDbContext>((sp, options) =>
+        {
+            var path = sp.GetRequiredService<IOptions<StorageOptions>>().Value.DatabasePath;
+            var connection = new SqliteConnectionStringBuilder
+            {
+                DataSource = Path.IsPathRooted(path) ? path : Path.Combine(contentRoot, path),
+                DefaultTimeout = 30,
+            };
+            options.UseSqlite(connection.ToString());
+        });
+
+        // Hosted services start in registration order: the schema exists before anything reads it.
+        services.AddHostedService<DatabaseInitializer>();
+
+        services.AddSingleton<Arns>();
+        services.AddSingleton<DispatchSignal>();
+        services.AddSingleton<JobStore>();
+        services.AddSingleton<LogStore>();
+        services.AddSingleton<ComputeEnvironmentService>();
+        services.AddSingleton<JobQueueService>();
+        services.AddSingleton<JobDefinitionService>();
+        services.AddSingleton<JobService>();
+        services.AddScoped<JobDispatcher>();
+
+        services.AddSingleton<JobEventBroadcaster>();
+        services.AddSingleton<IJobEventPublisher, JobEventPublisher>();
+        services.AddSignalR();
+
+        services.TryAddSingleton<IContainerRuntimeFactory, DockerContainerRuntimeFactory>();
+        services.AddSingleton<ContainerWatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<ContainerWatcher>());
+        services.AddSingleton<ContainerRecovery>();
+        services.AddSingleton<RunJob>();
+        services.AddSingleton<DockerHealth>();
+        services.AddHostedService(sp => sp.GetRequiredService<DockerHealth>());
+        services.AddHostedService<DispatchLoop>();
+
+        // Hangfire executes (launch, complete); the engine owns every Batch state. Its own retries are off: a container
+        // run retried by Hangfire would be an attempt AWS Batch never made.
+        services.AddHangfire(config => config
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings()
+            .UseInMemoryStorage()
+            .UseFilter(new AutomaticRetryAttribute { Attempts = 0 }));
+        services.AddHangfireServer(options =>
+        {
+            options.SchedulePollingInterval = TimeSpan.FromSeconds(1);
+            options.WorkerCount = Math.Max(4, Environment.ProcessorCount * 2);
+        });
+
+        return builder;
+    }
+}

@@ -1,0 +1,130 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using BatchPortal.Engine.Storage;
+using Hangfire;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace BatchPortal.Engine.Execution;
+
+/// <summary>
+/// Follows each running container without holding a thread: streams its output into the log store as it is written,
+/// waits for the exit, then hands completion to Hangfire. How many containers run at once is therefore set by compute
+/// environment capacity, never by Hangfire's worker count.
+/// </summary>
+public sealed class ContainerWatcher(
+    IContainerRuntimeFactory runtimes,
+    LogStore logs,
+    DockerHealth health,
+    IBackgroundJobClient hangfire,
+    ILogger<ContainerWatcher> logger) : IHostedService, IDisposable
+{
+    private const int MaxBatch = 500;
+    private readonly ConcurrentDictionary<string, Task> _watches = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+
+    public bool IsWatching(string jobId, int attempt) => _watches.ContainsKey(Key(jobId, attempt));
+
+    public int Count => _watches.Count;
+
+    /// <summary>Starts following a container; a second call for the same attempt is ignored.</summary>
+    public void Watch(string jobId, int attempt, string containerId, string endpoint)
+    {
+        var key = Key(jobId, attempt);
+
+        // Registered before it starts, so that its own removal at the end cannot race the registration.
+        // Tracked in _watches and awaited at shutdown; not fire-and-forget.
+        var watch = new Task<Task>(() => WatchAsync(key, jobId, attempt, containerId, endpoint));
+        if (_watches.TryAdd(key, watch.Unwrap()))
+        {
+            watch.Start(TaskScheduler.Default);
+        }
+    }
+
+    public void Dispose() => _stopping.Dispose();
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        await Task.WhenAll(_watches.Values).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    private async Task WatchAsync(string key, string jobId, int attempt, string containerId, string endpoint)
+    {
+        var ct = _stopping.Token;
+        var runtime = runtimes.ForEndpoint(endpoint);
+        try
+        {
+            await StoreLogsAsync(runtime, jobId, attempt, containerId, ct);
+            await runtime.WaitAsync(containerId, ct);
+            hangfire.Enqueue<RunJob>(x => x.CompleteAsync(jobId, attempt, containerId, CancellationToken.None));
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The portal is stopping; the container goes on and is found again by its labels at the next start.
+        }
+        catch (ContainerRuntimeUnavailableException ex)
+        {
+            // The job stays RUNNING; when the engine answers again, recovery re-attaches to the container.
+            await health.ReportUnreachableAsync(endpoint, ex.Message[(ex.Message.IndexOf(": ", StringComparison.Ordinal) + 2)..]);
+            logger.WatchFailed(jobId, containerId, ex);
+        }
+        catch (Exception ex)
+        {
+            logger.WatchFailed(jobId, containerId, ex);
+            hangfire.Enqueue<RunJob>(x => x.CompleteAsync(jobId, attempt, containerId, CancellationToken.None));
+        }
+        finally
+        {
+            _watches.TryRemove(key, out _);
+        }
+    }
+
+    private async Task StoreLogsAsync(IContainerRuntime runtime, string jobId, int attempt, string containerId, CancellationToken ct)
+    {
+        // After a restart, continue where the stored log ends. Docker's `since` has one-second steps, so lines up to the
+        // last stored timestamp are skipped here.
+        var last = await logs.LastTimestampAsync(jobId, attempt, ct);
+        var lines = Channel.CreateUnbounded<LogLine>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var reader = Task.Run(
+            async () =>
+            {
+                try
+                {
+                    await foreach (var line in runtime.ReadLogsAsync(containerId, last, follow: true, ct))
+                    {
+                        if (last is null || line.Timestamp > last)
+                        {
+                            await lines.Writer.WriteAsync(line, ct);
+                        }
+                    }
+
+                    lines.Writer.Complete();
+                }
+                catch (Exception ex)
+                {
+                    lines.Writer.Complete(ex);
+                }
+            },
+            ct);
+
+        // Write whatever has arrived as one batch: one row per line, few transactions under load, no delay when quiet.
+        var batch = new List<LogEvent>(MaxBatch);
+        while (await lines.Reader.WaitToReadAsync(ct))
+        {
+            while (batch.Count < MaxBatch && lines.Reader.TryRead(out var line))
+            {
+                batch.Add(new LogEvent { JobId = jobId, Attempt = attempt, Stream = line.Stream, Timestamp = line.Timestamp, Message = line.Text });
+            }
+
+            await logs.AppendAsync([.. batch], CancellationToken.None);
+            batch.Clear();
+        }
+
+        await reader;
+    }
+
+    private static string Key(string jobId, int attempt) => $"{jobId}#{attempt}";
+}

@@ -1,0 +1,37 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace BatchPortal.Engine.Execution;
+
+/// <summary>How the engine reaches Docker (section <c>Engine:Docker</c>).</summary>
+public sealed class DockerOptions
+{
+    public const string Section = "Engine:Docker";
+
+    /// <summary>The default engine, used by compute environments that name none: <c>unix:///...</c> or <c>tcp://host:port</c>.</summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Engine:Docker:Endpoint is required, e.g. unix:///var/run/docker.sock.")]
+    public string Endpoint { get; set; } = "unix:///var/run/docker.sock";
+
+    /// <summary>The container network mode; empty for the engine's default.</summary>
+    public string? NetworkMode { get; set; }
+
+    /// <summary>Pull an image that is not present locally before starting the container.</summary>
+    public bool PullMissingImages { get; set; } = true;
+
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Engine:Docker:PullTimeout must be between 1 second and 1 hour.")]
+    public TimeSpan PullTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a call may wait for the engine before it counts as unreachable.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00", ErrorMessage = "Engine:Docker:RequestTimeout must be between 100 ms and 5 minutes.")]
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often each endpoint's health is checked.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00", ErrorMessage = "Engine:Docker:HealthCheckInterval must be between 100 ms and 10 minutes.")]
+    public TimeSpan HealthCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Between SIGTERM and SIGKILL when a container is stopped (AWS waits 30 s).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Engine:Docker:StopGracePeriod must be between 0 and 10 minutes.")]
+    public TimeSpan StopGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Keep exited containers instead of removing them once their logs are stored (for debugging).</summary>
+    public bool KeepContainers { get; set; }
+}

@@ -1,0 +1,92 @@
+namespace BatchPortal.Engine.Execution;
+
+/// <summary>
+/// The one seam over a Docker engine, named by intention. Only <see cref="DockerContainerRuntime"/> talks Docker.DotNet;
+/// unit tests use a fake.
+/// </summary>
+public interface IContainerRuntime
+{
+    /// <summary>The engine's endpoint, e.g. <c>unix:///var/run/docker.sock</c>.</summary>
+    string Endpoint { get; }
+
+    /// <summary>Asks the engine who it is. Throws <see cref="ContainerRuntimeUnavailableException"/> when it does not answer.</summary>
+    Task<HostInfo> GetHostInfoAsync(CancellationToken ct);
+
+    /// <summary>Makes the image present locally, pulling it when missing. Throws <see cref="ImagePullException"/>.</summary>
+    Task EnsureImageAsync(string image, CancellationToken ct);
+
+    /// <summary>The container already made for this attempt, if any: launches are safe to run twice.</summary>
+    Task<string?> FindAttemptContainerAsync(string jobId, int attempt, CancellationToken ct);
+
+    Task<string> CreateAndStartAsync(ContainerSpec spec, CancellationToken ct);
+
+    /// <summary>Waits until the container has exited and returns how it ended.</summary>
+    Task<ContainerExit> WaitAsync(string containerId, CancellationToken ct);
+
+    /// <summary>How the container stands now, or null when it no longer exists.</summary>
+    Task<ContainerState?> InspectAsync(string containerId, CancellationToken ct);
+
+    /// <summary>The container's output line by line, from <paramref name="since"/>; with <paramref name="follow"/>, until it exits.</summary>
+    IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, DateTimeOffset? since, bool follow, CancellationToken ct);
+
+    /// <summary>SIGTERM, then SIGKILL after <paramref name="grace"/>.</summary>
+    Task StopAsync(string containerId, TimeSpan grace, CancellationToken ct);
+
+    Task RemoveAsync(string containerId, CancellationToken ct);
+}
+
+/// <summary>Hands out the runtime for a Docker endpoint; one client per endpoint.</summary>
+public interface IContainerRuntimeFactory
+{
+    string DefaultEndpoint { get; }
+
+    IContainerRuntime ForEndpoint(string? endpoint);
+}
+
+public sealed record HostInfo(string? ServerVersion, int Cpus, long MemoryBytes, string? OperatingSystem);
+
+public sealed record ContainerSpec(
+    string Name,
+    string Image,
+    IReadOnlyList<string> Command,
+    IReadOnlyDictionary<string, string> Environment,
+    IReadOnlyDictionary<string, string> Labels,
+    double Vcpus,
+    int MemoryMiB,
+    int HostCpus)
+{
+    public string? User { get; init; }
+
+    public bool Privileged { get; init; }
+
+    public bool ReadonlyRootFilesystem { get; init; }
+
+    /// <summary>Docker bind specs, <c>host:container[:ro]</c>.</summary>
+    public IReadOnlyList<string> Binds { get; init; } = [];
+
+    public IReadOnlyList<(string Name, long Soft, long Hard)> Ulimits { get; init; } = [];
+
+    public string? NetworkMode { get; init; }
+}
+
+public sealed record ContainerExit(long ExitCode, bool OomKilled, string? Error);
+
+public sealed record ContainerState(bool Running, long ExitCode, bool OomKilled, string? Error, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt);
+
+public sealed record LogLine(string Stream, DateTimeOffset Timestamp, string Text);
+
+/// <summary>The Docker engine did not answer (socket missing, connection refused, timeout).</summary>
+public sealed class ContainerRuntimeUnavailableException(string endpoint, string message, Exception? inner = null)
+    : Exception($"Docker engine unreachable at {endpoint}: {message}", inner)
+{
+    public string Endpoint { get; } = endpoint;
+}
+
+/// <summary>The image is not present and could not be pulled.</summary>
+public sealed class ImagePullException(string image, string message, Exception? inner = null) : Exception(message, inner)
+{
+    public string Image { get; } = image;
+}
+
+/// <summary>The engine refused to create or start the container (bad mount, bad user, ...).</summary>
+public sealed class ContainerStartException(string message, Exception? inner = null) : Exception(message, inner);

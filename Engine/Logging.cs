@@ -1,0 +1,37 @@
+using BatchPortal.Engine.Domain;
+using Microsoft.Extensions.Logging;
+
+namespace BatchPortal.Engine;
+
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "Job {JobId} ({JobName}) {From} -> {To}: {Reason}")]
+    public static partial void Transitioned(this ILogger logger, string jobId, string jobName, JobStatus from, JobStatus to, string? reason);
+
+    [LoggerMessage(2, LogLevel.Debug, "Job {JobId}: {From} -> {To} not applied, the job is {Actual}")]
+    public static partial void TransitionNotApplied(this ILogger logger, string jobId, JobStatus from, JobStatus to, JobStatus actual);
+
+    [LoggerMessage(3, LogLevel.Error, "A dispatch pass failed; the next signal or poll tries again")]
+    public static partial void DispatchPassFailed(this ILogger logger, Exception exception);
+
+    [LoggerMessage(4, LogLevel.Information, "Job {JobId} attempt {Attempt}: container {ContainerId} started on {Endpoint}")]
+    public static partial void ContainerStarted(this ILogger logger, string jobId, int attempt, string containerId, string endpoint);
+
+    [LoggerMessage(5, LogLevel.Warning, "Job {JobId} attempt {Attempt}: launch failed: {Reason}")]
+    public static partial void LaunchFailed(this ILogger logger, string jobId, int attempt, string reason, Exception? exception);
+
+    [LoggerMessage(6, LogLevel.Warning, "Docker engine at {Endpoint} is unreachable: {Error}")]
+    public static partial void DockerUnreachable(this ILogger logger, string endpoint, string error);
+
+    [LoggerMessage(7, LogLevel.Information, "Docker engine at {Endpoint} answers: {Version}, {Cpus} CPUs, {MemoryMiB} MiB")]
+    public static partial void DockerReachable(this ILogger logger, string endpoint, string? version, int cpus, long memoryMiB);
+
+    [LoggerMessage(8, LogLevel.Warning, "Watching container {ContainerId} of job {JobId} failed")]
+    public static partial void WatchFailed(this ILogger logger, string jobId, string containerId, Exception exception);
+
+    [LoggerMessage(9, LogLevel.Information, "Recovered job {JobId} in {Status}: {Action}")]
+    public static partial void Recovered(this ILogger logger, string jobId, JobStatus status, string action);
+
+    [LoggerMessage(10, LogLevel.Warning, "Removing container {ContainerId} of job {JobId} failed")]
+    public static partial void RemoveFailed(this ILogger logger, string jobId, string containerId, Exception exception);
+}

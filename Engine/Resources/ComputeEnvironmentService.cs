@@ -1,0 +1,312 @@
+using BatchPortal.Engine.Domain;
+using BatchPortal.Engine.Notifications;
+using BatchPortal.Engine.Scheduling;
+using BatchPortal.Engine.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace BatchPortal.Engine.Resources;
+
+/// <summary>What a caller asks for when creating a compute environment; AWS's <c>CreateComputeEnvironment</c> members.</summary>
+public sealed class CreateComputeEnvironmentRequest
+{
+    public string? ComputeEnvironmentName { get; set; }
+
+    /// <summary>MANAGED or UNMANAGED.</summary>
+    public string? Type { get; set; }
+
+    /// <summary>ENABLED (default) or DISABLED.</summary>
+    public string? State { get; set; }
+
+    public string? ServiceRole { get; set; }
+
+    public ComputeResources? ComputeResources { get; set; }
+
+    public int? UnmanagedvCpus { get; set; }
+
+    /// <summary>The Docker engine for this environment; empty for the portal's default.</summary>
+    public string? DockerEndpoint { get; set; }
+
+    public Dictionary<string, string>? Tags { get; set; }
+}
+
+/// <summary>Compute environments: the rules, and the writes that follow them.</summary>
+public sealed class ComputeEnvironmentService(
+    IDbContextFactory<BatchDbContext> dbFactory,
+    IJobEventPublisher events,
+    DispatchSignal dispatchSignal,
+    TimeProvider time)
+{
+    public static readonly string[] ProvisioningModels = ["EC2", "SPOT"];
+
+    public async Task<IReadOnlyList<ComputeEnvironment>> ListAsync(CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.ComputeEnvironments.AsNoTracking().OrderBy(c => c.Name).ToListAsync(ct);
+    }
+
+    public async Task<ComputeEnvironment?> GetAsync(string nameOrArn, CancellationToken ct = default)
+    {
+        var name = Arns.NameFrom(nameOrArn, "compute-environment");
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.ComputeEnvironments.AsNoTracking().FirstOrDefaultAsync(c => c.Name == name, ct);
+    }
+
+    /// <summary>Every rule a new compute environment must meet, by field. Empty when it is valid.</summary>
+    public static List<FieldError> Validate(CreateComputeEnvironmentRequest r)
+    {
+        var errors = new List<FieldError>();
+        Add(errors, "computeEnvironmentName", Names.CheckResourceName(r.ComputeEnvironmentName, "Compute environment name"));
+
+        var type = r.Type?.ToUpperInvariant();
+        if (type is not ("MANAGED" or "UNMANAGED"))
+        {
+            errors.Add(new("type", $"Compute environment type must be MANAGED or UNMANAGED{(string.IsNullOrEmpty(r.Type) ? "" : $", not '{r.Type}'")}."));
+        }
+
+        if (r.State is not null && !IsState(r.State))
+        {
+            errors.Add(new("state", $"State must be ENABLED or DISABLED, not '{r.State}'."));
+        }
+
+        if (type == "MANAGED")
+        {
+            if (r.ComputeResources is not { } cr)
+            {
+                errors.Add(new("computeResources", "A managed compute environment needs its compute resources (at least Maximum vCPUs)."));
+            }
+            else
+            {
+                ValidateComputeResources(cr, errors);
+            }
+        }
+        else if (type == "UNMANAGED")
+        {
+            if (r.UnmanagedvCpus is not > 0)
+            {
+                errors.Add(new("unmanagedvCpus", "An unmanaged compute environment needs its capacity: vCPUs must be greater than 0."));
+            }
+        }
+
+        Add(errors, "dockerEndpoint", CheckDockerEndpoint(r.DockerEndpoint));
+        ValidateTags(r.Tags, errors);
+        return errors;
+    }
+
+    public async Task<Result<ComputeEnvironment>> CreateAsync(CreateComputeEnvironmentRequest r, CancellationToken ct = default)
+    {
+        var errors = Validate(r);
+        if (errors.Count > 0)
+        {
+            return new ValidationFailed(errors);
+        }
+
+        var managed = r.Type!.Equals("MANAGED", StringComparison.OrdinalIgnoreCase);
+        var resources = managed ? r.ComputeResources : null;
+        if (resources is not null)
+        {
+            resources.Type = resources.Type.ToUpperInvariant();
+            resources.MinvCpus ??= 0;
+            resources.DesiredvCpus ??= resources.MinvCpus;
+            if (resources.InstanceTypes.Count == 0)
+            {
+                resources.InstanceTypes.Add("optimal");
+            }
+        }
+
+        var ce = new ComputeEnvironment
+        {
+            Name = r.ComputeEnvironmentName!,
+            Type = managed ? ComputeEnvironmentType.Managed : ComputeEnvironmentType.Unmanaged,
+            State = ParseState(r.State) ?? ResourceState.Enabled,
+            Status = ResourceStatus.Valid,
+            StatusReason = "ComputeEnvironment Healthy",
+            ServiceRole = NullIfEmpty(r.ServiceRole),
+            ComputeResources = resources,
+            UnmanagedvCpus = managed ? null : r.UnmanagedvCpus,
+            DockerEndpoint = NullIfEmpty(r.DockerEndpoint),
+            Tags = r.Tags ?? [],
+            CreatedAt = time.GetUtcNow(),
+        };
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        if (await db.ComputeEnvironments.AnyAsync(c => c.Name == ce.Name, ct))
+        {
+            return new ValidationFailed("computeEnvironmentName", $"A compute environment named {ce.Name} already exists.");
+        }
+
+        db.ComputeEnvironments.Add(ce);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            // Taken between the check and the insert: the unique index decides.
+            return new ValidationFailed("computeEnvironmentName", $"A compute environment named {ce.Name} already exists.");
+        }
+
+        await ChangedAsync(ce.Name);
+        return ce;
+    }
+
+    public async Task<Result<ComputeEnvironment>> SetStateAsync(string nameOrArn, ResourceState state, CancellationToken ct = default)
+    {
+        var name = Arns.NameFrom(nameOrArn, "compute-environment");
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var ce = await db.ComputeEnvironments.FirstOrDefaultAsync(c => c.Name == name, ct);
+        if (ce is null)
+        {
+            return new ResourceNotFound("Compute environment", name);
+        }
+
+        ce.State = state;
+        await db.SaveChangesAsync(ct);
+        await ChangedAsync(ce.Name);
+        return ce;
+    }
+
+    /// <summary>AWS's rule: only a DISABLED environment that no job queue uses can be deleted.</summary>
+    public async Task<Result<bool>> DeleteAsync(string nameOrArn, CancellationToken ct = default)
+    {
+        var name = Arns.NameFrom(nameOrArn, "compute-environment");
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var ce = await db.ComputeEnvironments.FirstOrDefaultAsync(c => c.Name == name, ct);
+        if (ce is null)
+        {
+            return new ResourceNotFound("Compute environment", name);
+        }
+
+        if (ce.State != ResourceState.Disabled)
+        {
+            return new ResourceConflict($"Cannot delete compute environment {name}: disable it first.");
+        }
+
+        var queues = (await db.JobQueues.AsNoTracking().ToListAsync(ct))
+            .Where(q => q.ComputeEnvironmentOrder.Any(o => o.ComputeEnvironment == name))
+            .Select(q => q.Name)
+            .ToList();
+        if (queues.Count > 0)
+        {
+            return new ResourceConflict($"Cannot delete, found existing JobQueue relationship: compute environment {name} is used by job queue {string.Join(", ", queues)}.");
+        }
+
+        var busy = await db.Jobs.CountAsync(j => j.ComputeEnvironmentName == name && (j.Status == JobStatus.Starting || j.Status == JobStatus.Running), ct);
+        if (busy > 0)
+        {
+            return new ResourceConflict($"Cannot delete compute environment {name}: {busy} job(s) still run on it.");
+        }
+
+        db.ComputeEnvironments.Remove(ce);
+        await db.SaveChangesAsync(ct);
+        await ChangedAsync(name);
+        return true;
+    }
+
+    internal static void ValidateComputeResources(ComputeResources cr, List<FieldError> errors)
+    {
+        if (!ProvisioningModels.Contains(cr.Type?.ToUpperInvariant()))
+        {
+            errors.Add(new("computeResources.type", $"Provisioning model must be EC2 (On-Demand) or SPOT, not '{cr.Type}'."));
+        }
+
+        if (cr.MaxvCpus <= 0)
+        {
+            errors.Add(new("computeResources.maxvCpus", "Maximum vCPUs must be greater than 0."));
+        }
+
+        if (cr.MinvCpus is < 0)
+        {
+            errors.Add(new("computeResources.minvCpus", "Minimum vCPUs cannot be negative."));
+        }
+
+        var min = cr.MinvCpus ?? 0;
+        if (min > cr.MaxvCpus && cr.MaxvCpus > 0)
+        {
+            errors.Add(new("computeResources.minvCpus", $"Minimum vCPUs ({min}) cannot be more than Maximum vCPUs ({cr.MaxvCpus})."));
+        }
+
+        if (cr.DesiredvCpus is { } desired)
+        {
+            if (desired < min)
+            {
+                errors.Add(new("computeResources.desiredvCpus", $"Desired vCPUs ({desired}) cannot be less than Minimum vCPUs ({min})."));
+            }
+            else if (desired > cr.MaxvCpus && cr.MaxvCpus > 0)
+            {
+                errors.Add(new("computeResources.desiredvCpus", $"Desired vCPUs ({desired}) cannot be more than Maximum vCPUs ({cr.MaxvCpus})."));
+            }
+        }
+
+        if (cr.BidPercentage is < 0 or > 100)
+        {
+            errors.Add(new("computeResources.bidPercentage", $"Maximum price must be a percentage from 0 to 100, not {cr.BidPercentage}."));
+        }
+    }
+
+    internal static string? CheckDockerEndpoint(string? endpoint)
+    {
+        if (string.IsNullOrWhiteSpace(endpoint))
+        {
+            return null;
+        }
+
+        return Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) && uri.Scheme is "unix" or "tcp" or "http" or "https" or "npipe"
+            ? null
+            : $"Docker endpoint '{endpoint}' must be a unix:///path/to/docker.sock or tcp://host:port address.";
+    }
+
+    internal static void ValidateTags(Dictionary<string, string>? tags, List<FieldError> errors)
+    {
+        if (tags is null)
+        {
+            return;
+        }
+
+        if (tags.Count > 50)
+        {
+            errors.Add(new("tags", $"At most 50 tags are allowed ({tags.Count} given)."));
+        }
+
+        foreach (var (key, value) in tags)
+        {
+            if (key.Length is < 1 or > 128)
+            {
+                errors.Add(new("tags", $"Tag key '{key}' must be 1 to 128 characters."));
+            }
+            else if (key.StartsWith("aws:", StringComparison.OrdinalIgnoreCase))
+            {
+                errors.Add(new("tags", $"Tag key '{key}' may not start with 'aws:', which AWS reserves."));
+            }
+
+            if (value?.Length > 256)
+            {
+                errors.Add(new("tags", $"The value of tag '{key}' must be at most 256 characters."));
+            }
+        }
+    }
+
+    internal static bool IsState(string? s) => ParseState(s) is not null;
+
+    internal static ResourceState? ParseState(string? s) => s?.ToUpperInvariant() switch
+    {
+        "ENABLED" => ResourceState.Enabled,
+        "DISABLED" => ResourceState.Disabled,
+        _ => null,
+    };
+
+    private static void Add(List<FieldError> errors, string field, string? message)
+    {
+        if (message is not null)
+        {
+            errors.Add(new FieldError(field, message));
+        }
+    }
+
+    private static string? NullIfEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
+
+    private async Task ChangedAsync(string name)
+    {
+        dispatchSignal.Notify();
+        await events.PublishAsync(new ResourceChanged("compute-environment", name));
+    }
+}

@@ -1,0 +1,225 @@
+using BatchPortal.Engine.Domain;
+using BatchPortal.Engine.Notifications;
+using BatchPortal.Engine.Scheduling;
+using BatchPortal.Engine.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace BatchPortal.Engine.Resources;
+
+/// <summary>AWS's <c>CreateJobQueue</c> members.</summary>
+public sealed class CreateJobQueueRequest
+{
+    public string? JobQueueName { get; set; }
+
+    public string? State { get; set; }
+
+    public int? Priority { get; set; }
+
+    public List<ComputeEnvironmentOrder> ComputeEnvironmentOrder { get; set; } = [];
+
+    public List<JobStateTimeLimitAction> JobStateTimeLimitActions { get; set; } = [];
+
+    public Dictionary<string, string>? Tags { get; set; }
+}
+
+/// <summary>Job queues: the rules, and the writes that follow them.</summary>
+public sealed class JobQueueService(
+    IDbContextFactory<BatchDbContext> dbFactory,
+    IJobEventPublisher events,
+    DispatchSignal dispatchSignal,
+    TimeProvider time)
+{
+    public const int MaxComputeEnvironments = 3;
+
+    public static readonly string[] TimeLimitReasons =
+    [
+        "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+        "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
+        "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+    ];
+
+    public async Task<IReadOnlyList<JobQueue>> ListAsync(CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.JobQueues.AsNoTracking().OrderByDescending(q => q.Priority).ThenBy(q => q.Name).ToListAsync(ct);
+    }
+
+    public async Task<JobQueue?> GetAsync(string nameOrArn, CancellationToken ct = default)
+    {
+        var name = Arns.NameFrom(nameOrArn, "job-queue");
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.JobQueues.AsNoTracking().FirstOrDefaultAsync(q => q.Name == name, ct);
+    }
+
+    /// <summary>The rules that need no database. <see cref="CreateAsync"/> adds those that do (environments exist and are VALID).</summary>
+    public static List<FieldError> Validate(CreateJobQueueRequest r)
+    {
+        var errors = new List<FieldError>();
+        if (Names.CheckResourceName(r.JobQueueName, "Queue name") is { } nameError)
+        {
+            errors.Add(new("jobQueueName", nameError));
+        }
+
+        if (r.Priority is null)
+        {
+            errors.Add(new("priority", "Priority is required (a higher integer is preferred)."));
+        }
+        else if (r.Priority is < 0 or > 1000)
+        {
+            errors.Add(new("priority", $"Priority must be from 0 to 1000, not {r.Priority}."));
+        }
+
+        if (r.State is not null && !ComputeEnvironmentService.IsState(r.State))
+        {
+            errors.Add(new("state", $"State must be ENABLED or DISABLED, not '{r.State}'."));
+        }
+
+        if (r.ComputeEnvironmentOrder.Count == 0)
+        {
+            errors.Add(new("computeEnvironmentOrder", "Connect at least one compute environment."));
+        }
+        else if (r.ComputeEnvironmentOrder.Count > MaxComputeEnvironments)
+        {
+            errors.Add(new("computeEnvironmentOrder", $"A job queue can have at most {MaxComputeEnvironments} compute environments ({r.ComputeEnvironmentOrder.Count} given)."));
+        }
+
+        var names = r.ComputeEnvironmentOrder.Select(o => Arns.NameFrom(o.ComputeEnvironment ?? string.Empty, "compute-environment")).ToList();
+        if (names.Distinct(StringComparer.Ordinal).Count() != names.Count)
+        {
+            errors.Add(new("computeEnvironmentOrder", "Each compute environment can be connected only once."));
+        }
+
+        if (r.ComputeEnvironmentOrder.Select(o => o.Order).Distinct().Count() != r.ComputeEnvironmentOrder.Count)
+        {
+            errors.Add(new("computeEnvironmentOrder", "Each compute environment needs its own order value."));
+        }
+
+        foreach (var (action, i) in r.JobStateTimeLimitActions.Select((a, i) => (a, i)))
+        {
+            var field = $"jobStateTimeLimitActions[{i}]";
+            if (action.MaxTimeSeconds is < 600 or > 86_400)
+            {
+                errors.Add(new($"{field}.maxTimeSeconds", $"Max time must be from 600 to 86400 seconds, not {action.MaxTimeSeconds}."));
+            }
+
+            if (!TimeLimitReasons.Contains(action.Reason))
+            {
+                errors.Add(new($"{field}.reason", $"Reason must be one of {string.Join(", ", TimeLimitReasons)}, not '{action.Reason}'."));
+            }
+
+            if (!string.Equals(action.State, "RUNNABLE", StringComparison.OrdinalIgnoreCase))
+            {
+                errors.Add(new($"{field}.state", $"State must be RUNNABLE, not '{action.State}'."));
+            }
+
+            if (!string.Equals(action.Action, "CANCEL", StringComparison.OrdinalIgnoreCase))
+            {
+                errors.Add(new($"{field}.action", $"Action must be CANCEL, not '{action.Action}'."));
+            }
+        }
+
+        ComputeEnvironmentService.ValidateTags(r.Tags, errors);
+        return errors;
+    }
+
+    public async Task<Result<JobQueue>> CreateAsync(CreateJobQueueRequest r, CancellationToken ct = default)
+    {
+        var errors = Validate(r);
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var order = r.ComputeEnvironmentOrder
+            .Select(o => new ComputeEnvironmentOrder { Order = o.Order, ComputeEnvironment = Arns.NameFrom(o.ComputeEnvironment ?? string.Empty, "compute-environment") })
+            .ToList();
+        var names = order.Select(o => o.ComputeEnvironment).ToList();
+        var known = await db.ComputeEnvironments.AsNoTracking().Where(c => names.Contains(c.Name)).ToDictionaryAsync(c => c.Name, ct);
+        foreach (var name in names)
+        {
+            if (!known.TryGetValue(name, out var ce))
+            {
+                errors.Add(new("computeEnvironmentOrder", $"Compute environment {name} does not exist."));
+            }
+            else if (ce.Status != ResourceStatus.Valid)
+            {
+                errors.Add(new("computeEnvironmentOrder", $"Compute environment {name} is {ce.Status.ToString().ToUpperInvariant()}; only VALID ones can be connected."));
+            }
+        }
+
+        if (r.JobQueueName is not null && await db.JobQueues.AnyAsync(q => q.Name == r.JobQueueName, ct))
+        {
+            errors.Add(new("jobQueueName", $"A job queue named {r.JobQueueName} already exists."));
+        }
+
+        if (errors.Count > 0)
+        {
+            return new ValidationFailed(errors);
+        }
+
+        var queue = new JobQueue
+        {
+            Name = r.JobQueueName!,
+            State = ComputeEnvironmentService.ParseState(r.State) ?? ResourceState.Enabled,
+            Status = ResourceStatus.Valid,
+            StatusReason = "JobQueue Healthy",
+            Priority = r.Priority!.Value,
+            ComputeEnvironmentOrder = order,
+            JobStateTimeLimitActions = r.JobStateTimeLimitActions,
+            Tags = r.Tags ?? [],
+            CreatedAt = time.GetUtcNow(),
+        };
+        db.JobQueues.Add(queue);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            return new ValidationFailed("jobQueueName", $"A job queue named {queue.Name} already exists.");
+        }
+
+        await ChangedAsync(queue.Name);
+        return queue;
+    }
+
+    public async Task<Result<JobQueue>> SetStateAsync(string nameOrArn, ResourceState state, CancellationToken ct = default)
+    {
+        var name = Arns.NameFrom(nameOrArn, "job-queue");
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var queue = await db.JobQueues.FirstOrDefaultAsync(q => q.Name == name, ct);
+        if (queue is null)
+        {
+            return new ResourceNotFound("Job queue", name);
+        }
+
+        queue.State = state;
+        await db.SaveChangesAsync(ct);
+        await ChangedAsync(name);
+        return queue;
+    }
+
+    /// <summary>AWS's rule: only a DISABLED queue can be deleted.</summary>
+    public async Task<Result<bool>> DeleteAsync(string nameOrArn, CancellationToken ct = default)
+    {
+        var name = Arns.NameFrom(nameOrArn, "job-queue");
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var queue = await db.JobQueues.FirstOrDefaultAsync(q => q.Name == name, ct);
+        if (queue is null)
+        {
+            return new ResourceNotFound("Job queue", name);
+        }
+
+        if (queue.State != ResourceState.Disabled)
+        {
+            return new ResourceConflict($"Cannot delete job queue {name}: disable it first.");
+        }
+
+        db.JobQueues.Remove(queue);
+        await db.SaveChangesAsync(ct);
+        await ChangedAsync(name);
+        return true;
+    }
+
+    private async Task ChangedAsync(string name)
+    {
+        dispatchSignal.Notify();
+        await events.PublishAsync(new ResourceChanged("job-queue", name));
+    }
+}

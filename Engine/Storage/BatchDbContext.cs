@@ -1,0 +1,119 @@
+using System.Text.Json;
+using BatchPortal.Engine.Domain;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
+using Microsoft.EntityFrameworkCore.Design;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace BatchPortal.Engine.Storage;
+
+public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : DbContext(options)
+{
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public DbSet<ComputeEnvironment> ComputeEnvironments => Set<ComputeEnvironment>();
+
+    public DbSet<JobQueue> JobQueues => Set<JobQueue>();
+
+    public DbSet<JobDefinition> JobDefinitions => Set<JobDefinition>();
+
+    public DbSet<Job> Jobs => Set<Job>();
+
+    public DbSet<JobAttempt> JobAttempts => Set<JobAttempt>();
+
+    public DbSet<JobStatusChange> JobStatusChanges => Set<JobStatusChange>();
+
+    public DbSet<LogEvent> LogEvents => Set<LogEvent>();
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        // SQLite cannot order or compare DateTimeOffset stored as text; epoch milliseconds sort and match AWS's wire format.
+        configurationBuilder.Properties<DateTimeOffset>().HaveConversion<EpochMillisecondsConverter>();
+        configurationBuilder.Properties<JobStatus>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<ResourceState>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<ResourceStatus>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<ComputeEnvironmentType>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<JobDefinitionStatus>().HaveConversion<string>().HaveMaxLength(16);
+    }
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<ComputeEnvironment>(e =>
+        {
+            e.HasIndex(x => x.Name).IsUnique();
+            e.Property(x => x.ComputeResources).AsJson();
+            e.Property(x => x.Tags).AsJson();
+        });
+
+        modelBuilder.Entity<JobQueue>(e =>
+        {
+            e.HasIndex(x => x.Name).IsUnique();
+            e.Property(x => x.ComputeEnvironmentOrder).AsJson();
+            e.Property(x => x.JobStateTimeLimitActions).AsJson();
+            e.Property(x => x.Tags).AsJson();
+        });
+
+        modelBuilder.Entity<JobDefinition>(e =>
+        {
+            e.HasIndex(x => new { x.Name, x.Revision }).IsUnique();
+            e.Property(x => x.ContainerProperties).AsJson();
+            e.Property(x => x.Parameters).AsJson();
+            e.Property(x => x.RetryStrategy).AsJson();
+            e.Property(x => x.Timeout).AsJson();
+            e.Property(x => x.PlatformCapabilities).AsJson();
+            e.Property(x => x.Tags).AsJson();
+        });
+
+        modelBuilder.Entity<Job>(e =>
+        {
+            e.HasKey(x => x.Seq);
+            e.HasAlternateKey(x => x.Id);
+            e.Property(x => x.Version).IsConcurrencyToken();
+            e.Property(x => x.Container).AsJson();
+            e.Property(x => x.Parameters).AsJson();
+            e.Property(x => x.RetryStrategy).AsJson();
+            e.Property(x => x.Timeout).AsJson();
+            e.Property(x => x.Tags).AsJson();
+            e.HasMany(x => x.Attempts).WithOne().HasForeignKey(a => a.JobId).HasPrincipalKey(x => x.Id);
+            e.HasIndex(x => new { x.Status, x.Seq });
+            e.HasIndex(x => new { x.QueueName, x.Status, x.Seq });
+            e.HasIndex(x => x.CreatedAt);
+        });
+
+        modelBuilder.Entity<JobAttempt>(e => e.HasIndex(x => new { x.JobId, x.Number }).IsUnique());
+        modelBuilder.Entity<JobStatusChange>(e => e.HasIndex(x => x.JobId));
+        modelBuilder.Entity<LogEvent>(e => e.HasIndex(x => new { x.JobId, x.Attempt, x.Id }));
+    }
+
+    private sealed class EpochMillisecondsConverter() : ValueConverter<DateTimeOffset, long>(
+        v => v.ToUnixTimeMilliseconds(),
+        v => DateTimeOffset.FromUnixTimeMilliseconds(v));
+}
+
+internal static class JsonColumnExtensions
+{
+    /// <summary>Stores a settings object (AWS's nested shapes) as one JSON text column, compared by value.</summary>
+    public static PropertyBuilder<T> AsJson<T>(this PropertyBuilder<T> property)
+    {
+        var comparer = new ValueComparer<T>(
+            (a, b) => JsonSerializer.Serialize(a, BatchDbContext.Json) == JsonSerializer.Serialize(b, BatchDbContext.Json),
+            v => JsonSerializer.Serialize(v, BatchDbContext.Json).GetHashCode(StringComparison.Ordinal),
+            v => JsonSerializer.Deserialize<T>(JsonSerializer.Serialize(v, BatchDbContext.Json), BatchDbContext.Json)!);
+        property.HasConversion(
+            v => JsonSerializer.Serialize(v, BatchDbContext.Json),
+            s => JsonSerializer.Deserialize<T>(s, BatchDbContext.Json)!,
+            comparer);
+        return property;
+    }
+}
+
+/// <summary>Lets <c>dotnet ef migrations add</c> build the model without starting the portal.</summary>
+internal sealed class DesignTimeFactory : IDesignTimeDbContextFactory<BatchDbContext>
+{
+    public BatchDbContext CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<BatchDbContext>().UseSqlite("Data Source=design.db").Options);
+}

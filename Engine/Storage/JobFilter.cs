@@ -1,0 +1,18 @@
+using BatchPortal.Engine.Domain;
+
+namespace BatchPortal.Engine.Storage;
+
+/// <summary>What a job list shows. Null members do not filter.</summary>
+public sealed record JobFilter
+{
+    public string? Queue { get; init; }
+
+    public IReadOnlyCollection<JobStatus>? Statuses { get; init; }
+
+    public string? NamePrefix { get; init; }
+}
+
+/// <summary>Keyset paging: newest first, continuing below <see cref="BeforeSeq"/>.</summary>
+public sealed record PageRequest(int Size = 50, long? BeforeSeq = null);
+
+public sealed record JobPage(IReadOnlyList<Job> Items, long? NextBeforeSeq);

@@ -1,0 +1,203 @@
+using BatchPortal.Engine.Domain;
+using BatchPortal.Engine.Notifications;
+using BatchPortal.Engine.Scheduling;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+
+namespace BatchPortal.Engine.Storage;
+
+/// <summary>
+/// Jobs in the database. Every status change goes through <see cref="TryTransitionAsync"/>: the move is checked against
+/// <see cref="JobTransitions"/>, written as compare-and-set on the job's version with a history row in the same
+/// transaction, then logged once and published.
+/// </summary>
+public sealed class JobStore(
+    IDbContextFactory<BatchDbContext> dbFactory,
+    IJobEventPublisher events,
+    DispatchSignal dispatchSignal,
+    TimeProvider time,
+    ILogger<JobStore> logger)
+{
+    public async Task AddAsync(Job job, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        db.Jobs.Add(job);
+        db.JobStatusChanges.Add(new JobStatusChange { JobId = job.Id, To = job.Status, At = job.CreatedAt });
+        await db.SaveChangesAsync(ct);
+        await events.PublishAsync(new JobStatusChanged(job.Id, job.Name, job.QueueName, job.Status, null, job.StatusReason, job.CreatedAt));
+        dispatchSignal.Notify();
+    }
+
+    public async Task<Job?> GetAsync(string jobId, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Jobs.AsNoTracking().Include(j => j.Attempts.OrderBy(a => a.Number)).FirstOrDefaultAsync(j => j.Id == jobId, ct);
+    }
+
+    public async Task<IReadOnlyList<JobStatusChange>> GetHistoryAsync(string jobId, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.JobStatusChanges.AsNoTracking().Where(h => h.JobId == jobId).OrderBy(h => h.Id).ToListAsync(ct);
+    }
+
+    public async Task<JobPage> FindAsync(JobFilter filter, PageRequest page, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var query = db.Jobs.AsNoTracking();
+        if (filter.Queue is not null)
+        {
+            query = query.Where(j => j.QueueName == filter.Queue);
+        }
+
+        if (filter.Statuses is { Count: > 0 } statuses)
+        {
+            query = query.Where(j => statuses.Contains(j.Status));
+        }
+
+        if (!string.IsNullOrEmpty(filter.NamePrefix))
+        {
+            query = query.Where(j => j.Name.StartsWith(filter.NamePrefix));
+        }
+
+        if (page.BeforeSeq is { } before)
+        {
+            query = query.Where(j => j.Seq < before);
+        }
+
+        var items = await query.OrderByDescending(j => j.Seq).Take(page.Size + 1).ToListAsync(ct);
+        var next = items.Count > page.Size ? items[page.Size - 1].Seq : (long?)null;
+        return new JobPage(items.Take(page.Size).ToList(), next);
+    }
+
+    /// <summary>Job counts per queue and status, for the dashboard.</summary>
+    public async Task<IReadOnlyDictionary<(string Queue, JobStatus Status), int>> CountByQueueAndStatusAsync(CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var rows = await db.Jobs.AsNoTracking()
+            .GroupBy(j => new { j.QueueName, j.Status })
+            .Select(g => new { g.Key.QueueName, g.Key.Status, Count = g.Count() })
+            .ToListAsync(ct);
+        return rows.ToDictionary(r => (r.QueueName, r.Status), r => r.Count);
+    }
+
+    /// <summary>vCPUs held by STARTING and RUNNING jobs, per compute environment.</summary>
+    public async Task<Dictionary<string, double>> RunningVcpusByEnvironmentAsync(CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var rows = await db.Jobs.AsNoTracking()
+            .Where(j => (j.Status == JobStatus.Starting || j.Status == JobStatus.Running) && j.ComputeEnvironmentName != null)
+            .Select(j => new { j.ComputeEnvironmentName, j.Vcpus })
+            .ToListAsync(ct);
+        return rows.GroupBy(r => r.ComputeEnvironmentName!).ToDictionary(g => g.Key, g => g.Sum(r => r.Vcpus));
+    }
+
+    /// <summary>
+    /// Moves a job from <paramref name="expectedFrom"/> to <paramref name="to"/> if it is still there. <paramref name="apply"/>
+    /// makes the move's other writes (attempt rows, exit code) in the same transaction.
+    /// </summary>
+    public async Task<TransitionResult> TryTransitionAsync(
+        string jobId,
+        JobStatus expectedFrom,
+        JobStatus to,
+        string? reason,
+        Action<Job, BatchDbContext>? apply = null,
+        CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var job = await db.Jobs.Include(j => j.Attempts).FirstOrDefaultAsync(j => j.Id == jobId, ct);
+        if (job is null)
+        {
+            return TransitionResult.NotFound;
+        }
+
+        var now = time.GetUtcNow();
+        var result = JobTransitions.TryTransition(job, expectedFrom, to, reason, now);
+        if (result.Outcome == TransitionOutcome.Illegal)
+        {
+            throw new InvalidOperationException($"Illegal job transition {expectedFrom} -> {to} for job {jobId}.");
+        }
+
+        if (!result.IsApplied)
+        {
+            logger.TransitionNotApplied(jobId, expectedFrom, to, job.Status);
+            return result;
+        }
+
+        apply?.Invoke(job, db);
+        job.Version++;
+        db.JobStatusChanges.Add(new JobStatusChange { JobId = jobId, From = expectedFrom, To = to, Reason = job.StatusReason, At = now });
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            var actual = await CurrentStatusAsync(jobId, ct);
+            logger.TransitionNotApplied(jobId, expectedFrom, to, actual);
+            return TransitionResult.NotApplied(actual);
+        }
+
+        logger.Transitioned(jobId, job.Name, expectedFrom, to, job.StatusReason);
+        await events.PublishAsync(new JobStatusChanged(job.Id, job.Name, job.QueueName, to, expectedFrom, job.StatusReason, now));
+        if (to is JobStatus.Runnable || to.IsFinal() || expectedFrom is JobStatus.Starting or JobStatus.Running)
+        {
+            dispatchSignal.Notify();
+        }
+
+        return result;
+    }
+
+    /// <summary>Records why a RUNNABLE job still waits, when that reason changed. Not a transition: no history row.</summary>
+    public async Task SetWaitReasonAsync(string jobId, string reason, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var job = await db.Jobs.FirstOrDefaultAsync(j => j.Id == jobId && j.Status == JobStatus.Runnable, ct);
+        if (job is null || job.StatusReason == reason)
+        {
+            return;
+        }
+
+        job.SetWaitReason(reason);
+        job.Version++;
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            return;
+        }
+
+        await events.PublishAsync(new JobStatusChanged(job.Id, job.Name, job.QueueName, job.Status, job.Status, reason, time.GetUtcNow()));
+    }
+
+    /// <summary>Flags a RUNNING job as being terminated, so that its stop is not taken for a failure to retry.</summary>
+    public async Task<bool> MarkTerminatingAsync(string jobId, string reason, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var job = await db.Jobs.FirstOrDefaultAsync(j => j.Id == jobId && j.Status == JobStatus.Running, ct);
+        if (job is null)
+        {
+            return false;
+        }
+
+        job.IsTerminated = true;
+        job.TerminationReason = reason;
+        job.Version++;
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return true;
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            return false;
+        }
+    }
+
+    private async Task<JobStatus> CurrentStatusAsync(string jobId, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Jobs.Where(j => j.Id == jobId).Select(j => j.Status).FirstAsync(ct);
+    }
+}

@@ -1,0 +1,111 @@
+using BatchPortal.Engine.Domain;
+using BatchPortal.Engine.Resources;
+using BatchPortal.Portal.Components.Shared;
+using Microsoft.AspNetCore.Components;
+using MudBlazor;
+
+namespace BatchPortal.Portal.Components.Pages.JobQueues;
+
+public partial class CreateJobQueue
+{
+    private IReadOnlyList<ComputeEnvironment> _environments = [];
+    private string? _pick;
+    private bool _saving;
+    private bool _submitted;
+
+    [Inject]
+    private JobQueueService Queues { get; set; } = default!;
+
+    [Inject]
+    private ComputeEnvironmentService Environments { get; set; } = default!;
+
+    [Inject]
+    private NavigationManager Navigation { get; set; } = default!;
+
+    [Inject]
+    private ISnackbar Snackbar { get; set; } = default!;
+
+    internal FormErrors Errors { get; } = new();
+
+    internal string? Name { get; set; }
+
+    internal int? Priority { get; set; } = 1;
+
+    internal bool Enabled { get; set; } = true;
+
+    internal List<string> Connected { get; } = [];
+
+    private IEnumerable<ComputeEnvironment> Available =>
+        _environments.Where(c => c.Status == ResourceStatus.Valid && !Connected.Contains(c.Name));
+
+    protected override async Task OnInitializedAsync() => _environments = await Environments.ListAsync();
+
+    internal CreateJobQueueRequest ToRequest() => new()
+    {
+        JobQueueName = Name?.Trim(),
+        Priority = Priority,
+        State = Enabled ? "ENABLED" : "DISABLED",
+        ComputeEnvironmentOrder = [.. Connected.Select((n, i) => new ComputeEnvironmentOrder { Order = i + 1, ComputeEnvironment = n })],
+    };
+
+    private void Add(string name)
+    {
+        if (!string.IsNullOrEmpty(name) && !Connected.Contains(name))
+        {
+            Connected.Add(name);
+        }
+
+        _pick = null;
+        Revalidate();
+    }
+
+    private void Move(int index, int delta) => (Connected[index], Connected[index + delta]) = (Connected[index + delta], Connected[index]);
+
+    private void Remove(int index)
+    {
+        Connected.RemoveAt(index);
+        Revalidate();
+    }
+
+    private void Revalidate()
+    {
+        if (_submitted)
+        {
+            Errors.Set(JobQueueService.Validate(ToRequest()));
+        }
+    }
+
+    private async Task CreateAsync()
+    {
+        _submitted = true;
+        Revalidate();
+        if (Errors.Any)
+        {
+            return;
+        }
+
+        _saving = true;
+        try
+        {
+            var result = await Queues.CreateAsync(ToRequest());
+            if (result.Error is ValidationFailed failed)
+            {
+                Errors.Set(failed.Errors);
+                return;
+            }
+
+            if (result.Error is { } error)
+            {
+                Snackbar.Add(error.Message, Severity.Error);
+                return;
+            }
+
+            Snackbar.Add($"Job queue {result.Value!.Name} created.", Severity.Success);
+            Navigation.NavigateTo($"/job-queues/{Uri.EscapeDataString(result.Value.Name)}");
+        }
+        finally
+        {
+            _saving = false;
+        }
+    }
+}

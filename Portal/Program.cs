@@ -1,0 +1,34 @@
+using BatchPortal.Engine;
+using BatchPortal.Engine.Notifications;
+using BatchPortal.Portal;
+using BatchPortal.Portal.Components;
+using MudBlazor.Services;
+
+var builder = WebApplication.CreateBuilder(args);
+
+// Serve _content/* (MudBlazor) from the build output in every environment, not only Development.
+builder.WebHost.UseStaticWebAssets();
+
+builder.AddBatchEngine();
+builder.Services.AddMudServices();
+builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+
+var app = builder.Build();
+
+if (!app.Environment.IsDevelopment())
+{
+    app.UseExceptionHandler("/Error", createScopeForErrors: true);
+}
+
+app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+app.UseAntiforgery();
+app.MapStaticAssets();
+app.UsePortalAssets();
+app.MapHub<JobEventHub>("/hubs/jobs");
+app.MapHealth();
+app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+
+app.Run();
+
+/// <summary>The entry point; public so tests can host the portal with <c>WebApplicationFactory&lt;Program&gt;</c>.</summary>
+public partial class Program;
