@@ -96,7 +96,10 @@ public static class CommandLine
         }
     }
 
-    public static string ToJson(IEnumerable<string> args) => JsonSerializer.Serialize(args);
+    // Shown to people and sent as JSON, never embedded in HTML unencoded: '>' and '&' stay readable.
+    private static readonly JsonSerializerOptions Readable = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static string ToJson(IEnumerable<string> args) => JsonSerializer.Serialize(args, Readable);
 
     /// <summary>Writes arguments back as space-delimited text, quoting those that need it.</summary>
     public static string ToSpaceDelimited(IEnumerable<string> args) =>

@@ -314,8 +314,15 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
     private async Task Call(Func<CancellationToken, Task> call, CancellationToken ct, TimeSpan? timeout = null) =>
         await Call<bool>(async c => { await call(c); return true; }, ct, timeout);
 
-    private ContainerRuntimeUnavailableException Unavailable(Exception ex) =>
-        new(Endpoint, Innermost(ex).Message, ex);
+    private ContainerRuntimeUnavailableException Unavailable(Exception ex)
+    {
+        // A missing unix socket surfaces as an odd socket error ("Cannot assign requested address"); say what is wrong.
+        var uri = new Uri(Endpoint);
+        var message = uri.Scheme == "unix" && !File.Exists(uri.LocalPath)
+            ? $"the socket {uri.LocalPath} does not exist (is the Docker engine running?)"
+            : Innermost(ex).Message;
+        return new(Endpoint, message, ex);
+    }
 
     private static bool IsUnreachable(Exception ex) =>
         ex is not DockerApiException and not ContainerRuntimeUnavailableException and not OperationCanceledException

@@ -24,11 +24,33 @@ public sealed class RunJob(
     ILogger<RunJob> logger)
 {
     public const string EssentialContainerExited = "Essential container in task exited";
+
+    // Launches in flight on this node. Recovery may queue a launch for a STARTING job whose first launch is still
+    // running (both happen when the engine first answers at start); the second must not race the first.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _launching = new(StringComparer.Ordinal);
     public const string TaskFailedToStart = "Task failed to start";
 
     /// <summary>STARTING → RUNNING: pull the image if needed, create and start the attempt's container, watch it.</summary>
     [AutomaticRetry(Attempts = 0, OnAttemptsExceeded = AttemptsExceededAction.Delete)]
     public async Task LaunchAsync(string jobId, int attempt, CancellationToken ct)
+    {
+        var key = $"{jobId}#{attempt}";
+        if (!_launching.TryAdd(key, 0))
+        {
+            return;
+        }
+
+        try
+        {
+            await LaunchOnceAsync(jobId, attempt, ct);
+        }
+        finally
+        {
+            _launching.TryRemove(key, out _);
+        }
+    }
+
+    private async Task LaunchOnceAsync(string jobId, int attempt, CancellationToken ct)
     {
         var job = await jobs.GetAsync(jobId, ct);
         if (job is null || job.Status != JobStatus.Starting || job.AttemptCount != attempt)
