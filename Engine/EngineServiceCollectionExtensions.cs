@@ -52,6 +52,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<JobQueueService>();
         services.AddSingleton<JobDefinitionService>();
         services.AddSingleton<JobService>();
+        services.AddSingleton<TagService>();
         services.AddScoped<JobDispatcher>();
 
         services.AddSingleton<JobEventBroadcaster>();

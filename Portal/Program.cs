@@ -1,6 +1,7 @@
 using BatchPortal.Engine;
 using BatchPortal.Engine.Notifications;
 using BatchPortal.Portal;
+using BatchPortal.Portal.Api;
 using BatchPortal.Portal.Components;
 using MudBlazor.Services;
 
@@ -24,6 +25,7 @@ app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages:
 app.UseAntiforgery();
 app.MapStaticAssets();
 app.UsePortalAssets();
+app.MapBatchApi();
 app.MapHub<JobEventHub>("/hubs/jobs");
 app.MapHealth();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

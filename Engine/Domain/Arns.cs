@@ -5,7 +5,11 @@ namespace BatchPortal.Engine.Domain;
 /// <summary>Builds and parses the ARNs the portal hands out: <c>arn:aws:batch:{region}:{account}:{kind}/{name}</c>.</summary>
 public sealed class Arns(IOptions<BatchOptions> options)
 {
-    private string Prefix => $"arn:aws:batch:{options.Value.Region}:{options.Value.AccountId}:";
+    public string Region => options.Value.Region;
+
+    public string AccountId => options.Value.AccountId;
+
+    private string Prefix => $"arn:aws:batch:{Region}:{AccountId}:";
 
     public string ComputeEnvironment(string name) => $"{Prefix}compute-environment/{name}";
 

@@ -102,8 +102,46 @@ public static class CommandLine
     public static string ToJson(IEnumerable<string> args) => JsonSerializer.Serialize(args, Readable);
 
     /// <summary>Writes arguments back as space-delimited text, quoting those that need it.</summary>
-    public static string ToSpaceDelimited(IEnumerable<string> args) =>
-        string.Join(' ', args.Select(a => a.Length == 0 || a.Any(c => char.IsWhiteSpace(c) || c is '"' or '\'')
-            ? (a.Contains('"', StringComparison.Ordinal) ? $"'{a}'" : $"\"{a}\"")
-            : a));
+    public static string ToSpaceDelimited(IEnumerable<string> args) => string.Join(' ', args.Select(Quote));
+
+    private static string Quote(string arg)
+    {
+        if (arg.Length > 0 && !arg.Any(c => char.IsWhiteSpace(c) || c is '"' or '\''))
+        {
+            return arg;
+        }
+
+        if (!arg.Contains('"', StringComparison.Ordinal))
+        {
+            return $"\"{arg}\"";
+        }
+
+        if (!arg.Contains('\'', StringComparison.Ordinal))
+        {
+            return $"'{arg}'";
+        }
+
+        // Both quote kinds: there are no escapes, so write adjacent quoted runs ("it's" then '"x"'), which the splitter
+        // joins back into one argument.
+        var text = new StringBuilder();
+        char? open = null;
+        foreach (var ch in arg)
+        {
+            var quote = ch == '"' ? '\'' : ch == '\'' ? '"' : open ?? '"';
+            if (open != quote)
+            {
+                if (open is { } close)
+                {
+                    text.Append(close);
+                }
+
+                text.Append(quote);
+                open = quote;
+            }
+
+            text.Append(ch);
+        }
+
+        return text.Append(open!.Value).ToString();
+    }
 }

@@ -35,9 +35,11 @@ public sealed class ContainerProperties
 
     public List<Ulimit> Ulimits { get; set; } = [];
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public double EffectiveVcpus =>
         ReadRequirement("VCPU") is { } v && double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : Vcpus ?? 1;
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public int EffectiveMemoryMiB =>
         ReadRequirement("MEMORY") is { } v && int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var m) ? m : Memory ?? 0;
 

@@ -82,6 +82,16 @@ public sealed class Job
         }
     }
 
+    internal void ReplaceTags(Dictionary<string, string> tags)
+    {
+        var copy = new Dictionary<string, string>(tags);
+        Tags.Clear();
+        foreach (var (k, v) in copy)
+        {
+            Tags[k] = v;
+        }
+    }
+
     /// <summary>Why a RUNNABLE job still waits; not a state change.</summary>
     internal void SetWaitReason(string reason) => StatusReason = reason;
 }

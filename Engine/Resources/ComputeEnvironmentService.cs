@@ -29,6 +29,44 @@ public sealed class CreateComputeEnvironmentRequest
     public Dictionary<string, string>? Tags { get; set; }
 }
 
+/// <summary>AWS's <c>UpdateComputeEnvironment</c> members; null members keep their value.</summary>
+public sealed class UpdateComputeEnvironmentRequest
+{
+    public string? ComputeEnvironment { get; set; }
+
+    public string? State { get; set; }
+
+    public int? UnmanagedvCpus { get; set; }
+
+    public ComputeResourceUpdate? ComputeResources { get; set; }
+
+    public string? ServiceRole { get; set; }
+
+    public string? DockerEndpoint { get; set; }
+}
+
+/// <summary>AWS's <c>ComputeResourceUpdate</c>: the members an update may change.</summary>
+public sealed class ComputeResourceUpdate
+{
+    public int? MinvCpus { get; set; }
+
+    public int? MaxvCpus { get; set; }
+
+    public int? DesiredvCpus { get; set; }
+
+    public List<string>? InstanceTypes { get; set; }
+
+    public string? AllocationStrategy { get; set; }
+
+    public string? InstanceRole { get; set; }
+
+    public string? Ec2KeyPair { get; set; }
+
+    public int? BidPercentage { get; set; }
+
+    public string? Type { get; set; }
+}
+
 /// <summary>Compute environments: the rules, and the writes that follow them.</summary>
 public sealed class ComputeEnvironmentService(
     IDbContextFactory<BatchDbContext> dbFactory,
@@ -83,7 +121,7 @@ public sealed class ComputeEnvironmentService(
         {
             if (r.UnmanagedvCpus is not > 0)
             {
-                errors.Add(new("unmanagedvCpus", "An unmanaged compute environment needs its capacity: vCPUs must be greater than 0."));
+                errors.Add(new("unmanagedvCpus", $"An unmanaged compute environment needs its capacity: vCPUs must be greater than 0{(r.UnmanagedvCpus is { } given ? $", not {given}" : "")}."));
             }
         }
 
@@ -145,6 +183,92 @@ public sealed class ComputeEnvironmentService(
             return new ValidationFailed("computeEnvironmentName", $"A compute environment named {ce.Name} already exists.");
         }
 
+        await ChangedAsync(ce.Name);
+        return ce;
+    }
+
+    /// <summary>Changes what the request names and keeps the rest; the result must meet the same rules as a new one.</summary>
+    public async Task<Result<ComputeEnvironment>> UpdateAsync(UpdateComputeEnvironmentRequest r, CancellationToken ct = default)
+    {
+        if (string.IsNullOrWhiteSpace(r.ComputeEnvironment))
+        {
+            return new ValidationFailed("computeEnvironment", "Compute environment (name or ARN) is required.");
+        }
+
+        var name = Arns.NameFrom(r.ComputeEnvironment, "compute-environment");
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var ce = await db.ComputeEnvironments.FirstOrDefaultAsync(c => c.Name == name, ct);
+        if (ce is null)
+        {
+            return new ResourceNotFound("Compute environment", name);
+        }
+
+        var errors = new List<FieldError>();
+        if (r.State is not null && !IsState(r.State))
+        {
+            errors.Add(new("state", $"State must be ENABLED or DISABLED, not '{r.State}'."));
+        }
+
+        if (r.ComputeResources is not null && ce.Type == ComputeEnvironmentType.Unmanaged)
+        {
+            errors.Add(new("computeResources", $"Compute environment {name} is UNMANAGED; it has no compute resources to update."));
+        }
+
+        if (r.UnmanagedvCpus is not null && ce.Type == ComputeEnvironmentType.Managed)
+        {
+            errors.Add(new("unmanagedvCpus", $"Compute environment {name} is MANAGED; set computeResources.maxvCpus instead."));
+        }
+        else if (r.UnmanagedvCpus is <= 0)
+        {
+            errors.Add(new("unmanagedvCpus", "An unmanaged compute environment needs its capacity: vCPUs must be greater than 0."));
+        }
+
+        Add(errors, "dockerEndpoint", CheckDockerEndpoint(r.DockerEndpoint));
+
+        var resources = ce.ComputeResources;
+        if (r.ComputeResources is { } u && resources is not null)
+        {
+            resources = new ComputeResources
+            {
+                Type = u.Type?.ToUpperInvariant() ?? resources.Type,
+                MinvCpus = u.MinvCpus ?? resources.MinvCpus,
+                MaxvCpus = u.MaxvCpus ?? resources.MaxvCpus,
+                DesiredvCpus = u.DesiredvCpus ?? resources.DesiredvCpus,
+                InstanceTypes = u.InstanceTypes ?? resources.InstanceTypes,
+                AllocationStrategy = u.AllocationStrategy ?? resources.AllocationStrategy,
+                InstanceRole = u.InstanceRole ?? resources.InstanceRole,
+                Ec2KeyPair = u.Ec2KeyPair ?? resources.Ec2KeyPair,
+                BidPercentage = u.BidPercentage ?? resources.BidPercentage,
+                SpotIamFleetRole = resources.SpotIamFleetRole,
+                Subnets = resources.Subnets,
+                SecurityGroupIds = resources.SecurityGroupIds,
+                Tags = resources.Tags,
+            };
+
+            // Desired follows the jobs that run; an update that moves min or max keeps it inside the new range.
+            if (u.DesiredvCpus is null)
+            {
+                resources.DesiredvCpus = Math.Clamp(resources.DesiredvCpus ?? 0, resources.MinvCpus ?? 0, Math.Max(resources.MinvCpus ?? 0, resources.MaxvCpus));
+            }
+
+            ValidateComputeResources(resources, errors);
+        }
+
+        if (errors.Count > 0)
+        {
+            return new ValidationFailed(errors);
+        }
+
+        ce.State = ParseState(r.State) ?? ce.State;
+        ce.ComputeResources = resources;
+        ce.UnmanagedvCpus = r.UnmanagedvCpus ?? ce.UnmanagedvCpus;
+        ce.ServiceRole = r.ServiceRole ?? ce.ServiceRole;
+        if (r.DockerEndpoint is not null)
+        {
+            ce.DockerEndpoint = NullIfEmpty(r.DockerEndpoint);
+        }
+
+        await db.SaveChangesAsync(ct);
         await ChangedAsync(ce.Name);
         return ce;
     }
@@ -211,12 +335,12 @@ public sealed class ComputeEnvironmentService(
 
         if (cr.MaxvCpus <= 0)
         {
-            errors.Add(new("computeResources.maxvCpus", "Maximum vCPUs must be greater than 0."));
+            errors.Add(new("computeResources.maxvCpus", $"Maximum vCPUs must be greater than 0, not {cr.MaxvCpus}."));
         }
 
         if (cr.MinvCpus is < 0)
         {
-            errors.Add(new("computeResources.minvCpus", "Minimum vCPUs cannot be negative."));
+            errors.Add(new("computeResources.minvCpus", $"Minimum vCPUs cannot be negative ({cr.MinvCpus})."));
         }
 
         var min = cr.MinvCpus ?? 0;

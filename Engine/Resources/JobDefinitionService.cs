@@ -12,7 +12,7 @@ public sealed class RegisterJobDefinitionRequest
     public string? JobDefinitionName { get; set; }
 
     /// <summary>Only <c>container</c> is supported.</summary>
-    public string? Type { get; set; } = "container";
+    public string? Type { get; set; }
 
     public ContainerProperties? ContainerProperties { get; set; }
 

@@ -22,6 +22,20 @@ public sealed class CreateJobQueueRequest
     public Dictionary<string, string>? Tags { get; set; }
 }
 
+/// <summary>AWS's <c>UpdateJobQueue</c> members; null members keep their value.</summary>
+public sealed class UpdateJobQueueRequest
+{
+    public string? JobQueue { get; set; }
+
+    public string? State { get; set; }
+
+    public int? Priority { get; set; }
+
+    public List<ComputeEnvironmentOrder>? ComputeEnvironmentOrder { get; set; }
+
+    public List<JobStateTimeLimitAction>? JobStateTimeLimitActions { get; set; }
+}
+
 /// <summary>Job queues: the rules, and the writes that follow them.</summary>
 public sealed class JobQueueService(
     IDbContextFactory<BatchDbContext> dbFactory,
@@ -84,14 +98,14 @@ public sealed class JobQueueService(
         }
 
         var names = r.ComputeEnvironmentOrder.Select(o => Arns.NameFrom(o.ComputeEnvironment ?? string.Empty, "compute-environment")).ToList();
-        if (names.Distinct(StringComparer.Ordinal).Count() != names.Count)
+        foreach (var twice in names.GroupBy(n => n, StringComparer.Ordinal).Where(g => g.Count() > 1))
         {
-            errors.Add(new("computeEnvironmentOrder", "Each compute environment can be connected only once."));
+            errors.Add(new("computeEnvironmentOrder", $"Compute environment {twice.Key} is connected more than once; each can be connected only once."));
         }
 
-        if (r.ComputeEnvironmentOrder.Select(o => o.Order).Distinct().Count() != r.ComputeEnvironmentOrder.Count)
+        foreach (var shared in r.ComputeEnvironmentOrder.GroupBy(o => o.Order).Where(g => g.Count() > 1))
         {
-            errors.Add(new("computeEnvironmentOrder", "Each compute environment needs its own order value."));
+            errors.Add(new("computeEnvironmentOrder", $"Order {shared.Key} is given to {string.Join(" and ", shared.Select(o => o.ComputeEnvironment))}; each compute environment needs its own order value."));
         }
 
         foreach (var (action, i) in r.JobStateTimeLimitActions.Select((a, i) => (a, i)))
@@ -126,22 +140,8 @@ public sealed class JobQueueService(
     {
         var errors = Validate(r);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var order = r.ComputeEnvironmentOrder
-            .Select(o => new ComputeEnvironmentOrder { Order = o.Order, ComputeEnvironment = Arns.NameFrom(o.ComputeEnvironment ?? string.Empty, "compute-environment") })
-            .ToList();
-        var names = order.Select(o => o.ComputeEnvironment).ToList();
-        var known = await db.ComputeEnvironments.AsNoTracking().Where(c => names.Contains(c.Name)).ToDictionaryAsync(c => c.Name, ct);
-        foreach (var name in names)
-        {
-            if (!known.TryGetValue(name, out var ce))
-            {
-                errors.Add(new("computeEnvironmentOrder", $"Compute environment {name} does not exist."));
-            }
-            else if (ce.Status != ResourceStatus.Valid)
-            {
-                errors.Add(new("computeEnvironmentOrder", $"Compute environment {name} is {ce.Status.ToString().ToUpperInvariant()}; only VALID ones can be connected."));
-            }
-        }
+        var order = Normalize(r.ComputeEnvironmentOrder);
+        await CheckEnvironmentsAsync(db, order, errors, ct);
 
         if (r.JobQueueName is not null && await db.JobQueues.AnyAsync(q => q.Name == r.JobQueueName, ct))
         {
@@ -175,6 +175,52 @@ public sealed class JobQueueService(
             return new ValidationFailed("jobQueueName", $"A job queue named {queue.Name} already exists.");
         }
 
+        await ChangedAsync(queue.Name);
+        return queue;
+    }
+
+    /// <summary>Changes what the request names and keeps the rest; the result must meet the same rules as a new queue.</summary>
+    public async Task<Result<JobQueue>> UpdateAsync(UpdateJobQueueRequest r, CancellationToken ct = default)
+    {
+        if (string.IsNullOrWhiteSpace(r.JobQueue))
+        {
+            return new ValidationFailed("jobQueue", "Job queue (name or ARN) is required.");
+        }
+
+        var name = Arns.NameFrom(r.JobQueue, "job-queue");
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var queue = await db.JobQueues.FirstOrDefaultAsync(q => q.Name == name, ct);
+        if (queue is null)
+        {
+            return new ResourceNotFound("Job queue", name);
+        }
+
+        var merged = new CreateJobQueueRequest
+        {
+            JobQueueName = queue.Name,
+            State = r.State ?? queue.State.ToString().ToUpperInvariant(),
+            Priority = r.Priority ?? queue.Priority,
+            ComputeEnvironmentOrder = r.ComputeEnvironmentOrder ?? queue.ComputeEnvironmentOrder,
+            JobStateTimeLimitActions = r.JobStateTimeLimitActions ?? queue.JobStateTimeLimitActions,
+            Tags = queue.Tags,
+        };
+        var errors = Validate(merged);
+        var order = Normalize(merged.ComputeEnvironmentOrder);
+        if (r.ComputeEnvironmentOrder is not null)
+        {
+            await CheckEnvironmentsAsync(db, order, errors, ct);
+        }
+
+        if (errors.Count > 0)
+        {
+            return new ValidationFailed(errors);
+        }
+
+        queue.State = ComputeEnvironmentService.ParseState(merged.State) ?? queue.State;
+        queue.Priority = merged.Priority!.Value;
+        queue.ComputeEnvironmentOrder = order;
+        queue.JobStateTimeLimitActions = merged.JobStateTimeLimitActions;
+        await db.SaveChangesAsync(ct);
         await ChangedAsync(queue.Name);
         return queue;
     }
@@ -215,6 +261,26 @@ public sealed class JobQueueService(
         await db.SaveChangesAsync(ct);
         await ChangedAsync(name);
         return true;
+    }
+
+    private static List<ComputeEnvironmentOrder> Normalize(IEnumerable<ComputeEnvironmentOrder> order) =>
+        [.. order.Select(o => new ComputeEnvironmentOrder { Order = o.Order, ComputeEnvironment = Arns.NameFrom(o.ComputeEnvironment ?? string.Empty, "compute-environment") })];
+
+    private static async Task CheckEnvironmentsAsync(BatchDbContext db, List<ComputeEnvironmentOrder> order, List<FieldError> errors, CancellationToken ct)
+    {
+        var names = order.Select(o => o.ComputeEnvironment).ToList();
+        var known = await db.ComputeEnvironments.AsNoTracking().Where(c => names.Contains(c.Name)).ToDictionaryAsync(c => c.Name, ct);
+        foreach (var name in names)
+        {
+            if (!known.TryGetValue(name, out var ce))
+            {
+                errors.Add(new("computeEnvironmentOrder", $"Compute environment {name} does not exist."));
+            }
+            else if (ce.Status != ResourceStatus.Valid)
+            {
+                errors.Add(new("computeEnvironmentOrder", $"Compute environment {name} is {ce.Status.ToString().ToUpperInvariant()}; only VALID ones can be connected."));
+            }
+        }
     }
 
     private async Task ChangedAsync(string name)

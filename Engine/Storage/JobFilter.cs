@@ -10,6 +10,19 @@ public sealed record JobFilter
     public IReadOnlyCollection<JobStatus>? Statuses { get; init; }
 
     public string? NamePrefix { get; init; }
+
+    /// <summary>An exact job name.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>A job definition name, optionally with <c>:revision</c>.</summary>
+    public string? JobDefinition { get; init; }
+
+    /// <summary>A job definition name prefix (AWS's <c>JOB_DEFINITION</c> filter with a trailing <c>*</c>).</summary>
+    public string? JobDefinitionPrefix { get; init; }
+
+    public DateTimeOffset? CreatedAfter { get; init; }
+
+    public DateTimeOffset? CreatedBefore { get; init; }
 }
 
 /// <summary>Keyset paging: newest first, continuing below <see cref="BeforeSeq"/>.</summary>

@@ -34,6 +34,20 @@ public sealed class JobStore(
         return await db.Jobs.AsNoTracking().Include(j => j.Attempts.OrderBy(a => a.Number)).FirstOrDefaultAsync(j => j.Id == jobId, ct);
     }
 
+    /// <summary>The jobs with these ids, with their attempts; unknown ids are left out.</summary>
+    public async Task<IReadOnlyList<Job>> GetManyAsync(IReadOnlyCollection<string> jobIds, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Jobs.AsNoTracking().Include(j => j.Attempts.OrderBy(a => a.Number)).Where(j => jobIds.Contains(j.Id)).ToListAsync(ct);
+    }
+
+    /// <summary>RUNNABLE jobs of a queue in dispatch order (first in, first out).</summary>
+    public async Task<IReadOnlyList<Job>> FrontOfQueueAsync(string queue, int limit, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Jobs.AsNoTracking().Where(j => j.QueueName == queue && j.Status == JobStatus.Runnable).OrderBy(j => j.Seq).Take(limit).ToListAsync(ct);
+    }
+
     public async Task<IReadOnlyList<JobStatusChange>> GetHistoryAsync(string jobId, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -57,6 +71,40 @@ public sealed class JobStore(
         if (!string.IsNullOrEmpty(filter.NamePrefix))
         {
             query = query.Where(j => j.Name.StartsWith(filter.NamePrefix));
+        }
+
+        if (filter.Name is not null)
+        {
+            query = query.Where(j => j.Name == filter.Name);
+        }
+
+        if (filter.JobDefinition is { } definition)
+        {
+            var colon = definition.LastIndexOf(':');
+            if (colon > 0 && int.TryParse(definition[(colon + 1)..], out var revision))
+            {
+                var name = definition[..colon];
+                query = query.Where(j => j.JobDefinitionName == name && j.JobDefinitionRevision == revision);
+            }
+            else
+            {
+                query = query.Where(j => j.JobDefinitionName == definition);
+            }
+        }
+
+        if (!string.IsNullOrEmpty(filter.JobDefinitionPrefix))
+        {
+            query = query.Where(j => j.JobDefinitionName.StartsWith(filter.JobDefinitionPrefix));
+        }
+
+        if (filter.CreatedAfter is { } after)
+        {
+            query = query.Where(j => j.CreatedAt > after);
+        }
+
+        if (filter.CreatedBefore is { } beforeTime)
+        {
+            query = query.Where(j => j.CreatedAt < beforeTime);
         }
 
         if (page.BeforeSeq is { } before)

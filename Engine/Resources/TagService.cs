@@ -1,0 +1,127 @@
+using BatchPortal.Engine.Domain;
+using BatchPortal.Engine.Notifications;
+using BatchPortal.Engine.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace BatchPortal.Engine.Resources;
+
+/// <summary>Tags on compute environments, job queues, job definition revisions and jobs, addressed by ARN.</summary>
+public sealed class TagService(IDbContextFactory<BatchDbContext> dbFactory, IJobEventPublisher events)
+{
+    public const int MaxTags = 50;
+
+    public async Task<Result<IReadOnlyDictionary<string, string>>> ListAsync(string? arn, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var target = await FindAsync(db, arn, ct);
+        return target.Error is { } error ? Result<IReadOnlyDictionary<string, string>>.Fail(error) : target.Value!.Get();
+    }
+
+    public async Task<Result<bool>> TagAsync(string? arn, IReadOnlyDictionary<string, string>? tags, CancellationToken ct = default)
+    {
+        if (tags is null || tags.Count == 0)
+        {
+            return new ValidationFailed("tags", "Give at least one tag.");
+        }
+
+        var errors = new List<FieldError>();
+        ComputeEnvironmentService.ValidateTags(new Dictionary<string, string>(tags), errors);
+        if (errors.Count > 0)
+        {
+            return new ValidationFailed(errors);
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var target = await FindAsync(db, arn, ct);
+        if (target.Error is { } error)
+        {
+            return error;
+        }
+
+        var merged = new Dictionary<string, string>(target.Value!.Get());
+        foreach (var (k, v) in tags)
+        {
+            merged[k] = v;
+        }
+
+        if (merged.Count > MaxTags)
+        {
+            return new ValidationFailed("tags", $"A resource can have at most {MaxTags} tags; this would make {merged.Count}.");
+        }
+
+        target.Value.Set(merged);
+        await db.SaveChangesAsync(ct);
+        await events.PublishAsync(new ResourceChanged("tags", arn!));
+        return true;
+    }
+
+    public async Task<Result<bool>> UntagAsync(string? arn, IReadOnlyCollection<string>? keys, CancellationToken ct = default)
+    {
+        if (keys is null || keys.Count == 0)
+        {
+            return new ValidationFailed("tagKeys", "Give at least one tag key to remove.");
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var target = await FindAsync(db, arn, ct);
+        if (target.Error is { } error)
+        {
+            return error;
+        }
+
+        var remaining = target.Value!.Get().Where(t => !keys.Contains(t.Key)).ToDictionary(t => t.Key, t => t.Value);
+        target.Value.Set(remaining);
+        await db.SaveChangesAsync(ct);
+        await events.PublishAsync(new ResourceChanged("tags", arn!));
+        return true;
+    }
+
+    private static async Task<Result<Tagged>> FindAsync(BatchDbContext db, string? arn, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(arn) || !arn.StartsWith("arn:", StringComparison.Ordinal) || arn.Split(':').Length < 6)
+        {
+            return new ValidationFailed("resourceArn", $"'{arn}' is not an AWS Batch ARN (arn:aws:batch:region:account:kind/name).");
+        }
+
+        var resource = arn.Split(':', 6)[5];
+        var slash = resource.IndexOf('/', StringComparison.Ordinal);
+        if (slash < 0)
+        {
+            return new ValidationFailed("resourceArn", $"'{arn}' does not name a resource (kind/name).");
+        }
+
+        var kind = resource[..slash];
+        var name = resource[(slash + 1)..];
+        switch (kind)
+        {
+            case "compute-environment":
+                var ce = await db.ComputeEnvironments.FirstOrDefaultAsync(c => c.Name == name, ct);
+                return ce is null ? new ResourceNotFound("Compute environment", name) : new Tagged(() => ce.Tags, t => ce.Tags = t);
+            case "job-queue":
+                var queue = await db.JobQueues.FirstOrDefaultAsync(q => q.Name == name, ct);
+                return queue is null ? new ResourceNotFound("Job queue", name) : new Tagged(() => queue.Tags, t => queue.Tags = t);
+            case "job-definition":
+                var colon = name.LastIndexOf(':');
+                if (colon < 0 || !int.TryParse(name[(colon + 1)..], out var revision))
+                {
+                    return new ValidationFailed("resourceArn", $"A job definition ARN names a revision: ...:job-definition/{name}:<revision>.");
+                }
+
+                var defName = name[..colon];
+                var definition = await db.JobDefinitions.FirstOrDefaultAsync(d => d.Name == defName && d.Revision == revision, ct);
+                return definition is null ? new ResourceNotFound("Job definition", name) : new Tagged(() => definition.Tags, t => definition.Tags = t);
+            case "job":
+                if (name.Contains(':', StringComparison.Ordinal))
+                {
+                    return new ValidationFailed("resourceArn", "Tags on array child jobs are not supported; tag the parent job.");
+                }
+
+                var job = await db.Jobs.FirstOrDefaultAsync(j => j.Id == name, ct);
+                return job is null ? new ResourceNotFound("Job", name) : new Tagged(() => job.Tags, t => job.ReplaceTags(t));
+            default:
+                return new ValidationFailed("resourceArn", $"Resource kind '{kind}' in '{arn}' cannot be tagged; use a compute-environment, job-queue, job-definition or job ARN.");
+        }
+    }
+
+    private sealed record Tagged(Func<Dictionary<string, string>> Get, Action<Dictionary<string, string>> Set);
+}

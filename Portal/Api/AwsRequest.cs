@@ -1,0 +1,90 @@
+using System.Text;
+using System.Text.Json;
+using BatchPortal.Engine.Domain;
+
+namespace BatchPortal.Portal.Api;
+
+/// <summary>A request body, read within AWS's size limit and parsed strictly, with errors that name the member.</summary>
+internal sealed class AwsRequest(JsonElement body)
+{
+    public JsonElement Body { get; } = body;
+
+    public static async Task<Result<AwsRequest>> ReadAsync(HttpRequest request, int maxBytes, string operation, CancellationToken ct)
+    {
+        if (request.ContentLength > maxBytes)
+        {
+            return Too(operation, maxBytes, request.ContentLength.Value);
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        {
+            buffer.Write(chunk, 0, read);
+            if (buffer.Length > maxBytes)
+            {
+                return Too(operation, maxBytes, buffer.Length);
+            }
+        }
+
+        if (buffer.Length == 0 || Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length).Trim().Length == 0)
+        {
+            return new AwsRequest(JsonDocument.Parse("{}").RootElement.Clone());
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(buffer.ToArray(), new JsonDocumentOptions { MaxDepth = 32 });
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return new ValidationFailed("body", $"The request body must be a JSON object, not {Describe(doc.RootElement.ValueKind)}.");
+            }
+
+            return new AwsRequest(doc.RootElement.Clone());
+        }
+        catch (JsonException ex)
+        {
+            return new ValidationFailed("body", $"The request body is not valid JSON: {ex.Message}");
+        }
+    }
+
+    /// <summary>Binds the body to <typeparamref name="T"/>; a member of the wrong type is named in the error.</summary>
+    public Result<T> Bind<T>()
+        where T : new()
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(Body, AwsJson.Options) ?? new T();
+        }
+        catch (JsonException ex)
+        {
+            var member = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "the request" : ex.Path.TrimStart('$', '.');
+            return new ValidationFailed(member, $"Invalid value for {member}: {Expected(ex)}");
+        }
+    }
+
+    private static string Expected(JsonException ex)
+    {
+        var m = ex.Message;
+        return m.Contains("Int32", StringComparison.Ordinal) || m.Contains("Int64", StringComparison.Ordinal) ? "expected an integer."
+            : m.Contains("Boolean", StringComparison.Ordinal) ? "expected true or false."
+            : m.Contains("System.String", StringComparison.Ordinal) ? "expected a string."
+            : m.Contains("List`1", StringComparison.Ordinal) ? "expected a list."
+            : m.Contains("Dictionary`2", StringComparison.Ordinal) ? "expected an object of string values."
+            : m.Contains("Double", StringComparison.Ordinal) ? "expected a number."
+            : "it does not have the expected type or shape.";
+    }
+
+    private static ValidationFailed Too(string operation, int maxBytes, long actual) =>
+        new("body", $"The {operation} request is {actual} bytes; the limit is {maxBytes / 1024} KiB.");
+
+    private static string Describe(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.Null => "null",
+        _ => kind.ToString().ToLowerInvariant(),
+    };
+}

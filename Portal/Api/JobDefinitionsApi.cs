@@ -1,0 +1,137 @@
+using BatchPortal.Engine.Domain;
+using BatchPortal.Engine.Resources;
+
+namespace BatchPortal.Portal.Api;
+
+internal static class JobDefinitionsApi
+{
+    private static readonly string[] Unsupported = ["nodeProperties", "eksProperties", "ecsProperties", "consumableResourceProperties"];
+
+    public static async Task<IResult> RegisterAsync(HttpContext http, AwsRequest request)
+    {
+        foreach (var member in Unsupported)
+        {
+            if (request.Body.TryGetProperty(member, out var value) && value.ValueKind is not System.Text.Json.JsonValueKind.Null)
+            {
+                return AwsErrorResult.Client($"{member} is not supported by BatchPortal: register a container job definition with containerProperties.");
+            }
+        }
+
+        var input = request.Bind<RegisterJobDefinitionRequest>();
+        if (input.Error is { } error)
+        {
+            return AwsErrorResult.From(error);
+        }
+
+        var arns = http.Service<Arns>();
+        var result = await http.Service<JobDefinitionService>().RegisterAsync(input.Value!, http.RequestAborted);
+        return BatchApi.Reply(result, d => new { jobDefinitionName = d.Name, jobDefinitionArn = arns.JobDefinition(d.Name, d.Revision), revision = d.Revision });
+    }
+
+    public static async Task<IResult> DeregisterAsync(HttpContext http, AwsRequest request)
+    {
+        var input = request.Bind<DeregisterRequest>();
+        if (input.Error is { } error)
+        {
+            return AwsErrorResult.From(error);
+        }
+
+        if (string.IsNullOrWhiteSpace(input.Value!.JobDefinition))
+        {
+            return AwsErrorResult.Client("jobDefinition (name:revision or ARN) is required.");
+        }
+
+        var result = await http.Service<JobDefinitionService>().DeregisterAsync(input.Value.JobDefinition, http.RequestAborted);
+        return BatchApi.Reply(result, _ => new { });
+    }
+
+    public static async Task<IResult> DescribeAsync(HttpContext http, AwsRequest request)
+    {
+        var input = request.Bind<DescribeRequest>();
+        if (input.Error is { } error)
+        {
+            return AwsErrorResult.From(error);
+        }
+
+        var r = input.Value!;
+        if (r.JobDefinitions is { Count: > 100 })
+        {
+            return AwsErrorResult.Client($"jobDefinitions can name at most 100 revisions ({r.JobDefinitions.Count} given).");
+        }
+
+        if (r.Status is not null and not ("ACTIVE" or "INACTIVE"))
+        {
+            return AwsErrorResult.Client($"status must be ACTIVE or INACTIVE, not '{r.Status}'.");
+        }
+
+        var size = PageToken.Size(r.MaxResults, 100, 100);
+        var start = PageToken.Decode(r.NextToken);
+        if ((size.Error ?? start.Error) is { } bad)
+        {
+            return AwsErrorResult.From(bad);
+        }
+
+        IEnumerable<JobDefinition> all = await http.Service<JobDefinitionService>().ListAsync(includeInactive: true, http.RequestAborted);
+        if (r.JobDefinitions is { Count: > 0 } refs)
+        {
+            var wanted = refs.Select(x => Arns.NameFrom(x, "job-definition")).ToHashSet(StringComparer.Ordinal);
+            all = all.Where(d => wanted.Contains($"{d.Name}:{d.Revision}") || wanted.Contains(d.Name));
+        }
+
+        if (r.JobDefinitionName is { } name)
+        {
+            all = all.Where(d => d.Name == name);
+        }
+
+        if (r.Status is { } status)
+        {
+            all = all.Where(d => d.Status.ToString().Equals(status, StringComparison.OrdinalIgnoreCase));
+        }
+
+        var list = all.ToList();
+        var offset = (int)(start.Value ?? 0);
+        var page = list.Skip(offset).Take(size.Value).ToList();
+        var arns = http.Service<Arns>();
+        return new AwsOkResult(new
+        {
+            jobDefinitions = page.Select(d => Detail(d, arns)),
+            nextToken = offset + page.Count < list.Count ? PageToken.Encode(offset + page.Count) : null,
+        });
+    }
+
+    public static object Detail(JobDefinition d, Arns arns) => new
+    {
+        jobDefinitionName = d.Name,
+        jobDefinitionArn = arns.JobDefinition(d.Name, d.Revision),
+        revision = d.Revision,
+        status = d.Status.ToString().ToUpperInvariant(),
+        type = d.Type,
+        schedulingPriority = d.SchedulingPriority,
+        parameters = d.Parameters,
+        retryStrategy = d.RetryStrategy,
+        containerProperties = d.ContainerProperties,
+        timeout = d.Timeout,
+        tags = d.Tags,
+        propagateTags = d.PropagateTags,
+        platformCapabilities = d.PlatformCapabilities,
+        containerOrchestrationType = "ECS",
+    };
+
+    private sealed class DeregisterRequest
+    {
+        public string? JobDefinition { get; set; }
+    }
+
+    private sealed class DescribeRequest
+    {
+        public List<string>? JobDefinitions { get; set; }
+
+        public int? MaxResults { get; set; }
+
+        public string? JobDefinitionName { get; set; }
+
+        public string? Status { get; set; }
+
+        public string? NextToken { get; set; }
+    }
+}
