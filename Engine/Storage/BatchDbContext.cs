@@ -84,7 +84,11 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
             e.HasIndex(x => x.CreatedAt);
         });
 
-        modelBuilder.Entity<JobAttempt>(e => e.HasIndex(x => new { x.JobId, x.Number }).IsUnique());
+        modelBuilder.Entity<JobAttempt>(e =>
+        {
+            e.HasIndex(x => new { x.JobId, x.Number }).IsUnique();
+            e.HasIndex(x => x.LogStreamName);
+        });
         modelBuilder.Entity<JobStatusChange>(e => e.HasIndex(x => x.JobId));
         modelBuilder.Entity<LogEvent>(e => e.HasIndex(x => new { x.JobId, x.Attempt, x.Id }));
     }

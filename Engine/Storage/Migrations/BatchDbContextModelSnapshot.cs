@@ -220,6 +220,8 @@ namespace BatchPortal.Engine.Storage.Migrations
 
                     b.HasKey("Id");
 
+                    b.HasIndex("LogStreamName");
+
                     b.HasIndex("JobId", "Number")
                         .IsUnique();
 

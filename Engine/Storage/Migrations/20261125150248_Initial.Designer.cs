@@ -10,7 +10,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace BatchPortal.Engine.Storage.Migrations
 {
     [DbContext(typeof(BatchDbContext))]
-    [Migration("20261125144943_Initial")]
+    [Migration("20261125150248_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -222,6 +222,8 @@ namespace BatchPortal.Engine.Storage.Migrations
                         .HasColumnType("INTEGER");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("LogStreamName");
 
                     b.HasIndex("JobId", "Number")
                         .IsUnique();

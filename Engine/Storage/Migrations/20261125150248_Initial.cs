@@ -194,6 +194,11 @@ namespace BatchPortal.Engine.Storage.Migrations
                 unique: true);
 
             migrationBuilder.CreateIndex(
+                name: "IX_JobAttempts_LogStreamName",
+                table: "JobAttempts",
+                column: "LogStreamName");
+
+            migrationBuilder.CreateIndex(
                 name: "IX_JobDefinitions_Name_Revision",
                 table: "JobDefinitions",
                 columns: new[] { "Name", "Revision" },
