@@ -1,0 +1,203 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace BatchPortal.Portal.Api;
+
+/// <summary>Who may call the AWS-compatible APIs (section <c>Api</c>).</summary>
+public sealed class ApiOptions
+{
+    public const string Section = "Api";
+
+    /// <summary>
+    /// When empty (the default), any credentials are accepted, as local emulators do. Otherwise every request to
+    /// <c>/v1</c> and the Logs API must carry a valid SigV4 signature made with one of these keys.
+    /// </summary>
+    public List<AccessKey> AccessKeys { get; set; } = [];
+
+    /// <summary>How far a request's X-Amz-Date may be from the portal's clock (AWS allows 5 minutes).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Api:MaxClockSkew must be between 1 second and 1 hour.")]
+    public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
+
+    public sealed class AccessKey
+    {
+        [Required(AllowEmptyStrings = false, ErrorMessage = "Api:AccessKeys:N:AccessKeyId is required.")]
+        public string AccessKeyId { get; set; } = "";
+
+        [Required(AllowEmptyStrings = false, ErrorMessage = "Api:AccessKeys:N:SecretAccessKey is required.")]
+        public string SecretAccessKey { get; set; } = "";
+    }
+}
+
+/// <summary>
+/// Checks AWS Signature Version 4 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html)
+/// on API requests when access keys are configured. A request signed with an unknown key gets 403
+/// UnrecognizedClientException; one whose signature does not match gets 403 InvalidSignatureException.
+/// </summary>
+internal static class SigV4
+{
+    private const string Algorithm = "AWS4-HMAC-SHA256";
+
+    public static WebApplication UseSigV4(this WebApplication app)
+    {
+        app.Use(async (http, next) =>
+        {
+            var options = http.RequestServices.GetRequiredService<IOptionsMonitor<ApiOptions>>().CurrentValue;
+            if (options.AccessKeys.Count == 0 || !IsApiRequest(http.Request))
+            {
+                await next(http);
+                return;
+            }
+
+            var failure = await VerifyAsync(http, options, http.RequestServices.GetRequiredService<TimeProvider>());
+            if (failure is not null)
+            {
+                await failure.ExecuteAsync(http);
+                return;
+            }
+
+            await next(http);
+        });
+        return app;
+    }
+
+    private static bool IsApiRequest(HttpRequest request) =>
+        request.Path.StartsWithSegments("/v1")
+        || (HttpMethods.IsPost(request.Method) && request.Headers["X-Amz-Target"].ToString().StartsWith("Logs_20140328.", StringComparison.Ordinal));
+
+    internal static async Task<AwsErrorResult?> VerifyAsync(HttpContext http, ApiOptions options, TimeProvider time)
+    {
+        var request = http.Request;
+        var authorization = request.Headers.Authorization.ToString();
+        if (!authorization.StartsWith(Algorithm + " ", StringComparison.Ordinal))
+        {
+            return Denied("MissingAuthenticationTokenException", "Request is missing an AWS Signature Version 4 Authorization header; this portal requires signed requests.");
+        }
+
+        var parts = authorization[(Algorithm.Length + 1)..]
+            .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(p => p.Split('=', 2))
+            .Where(p => p.Length == 2)
+            .ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
+        if (!parts.TryGetValue("Credential", out var credential) || !parts.TryGetValue("SignedHeaders", out var signedHeaders) || !parts.TryGetValue("Signature", out var signature))
+        {
+            return Denied("IncompleteSignatureException", "Authorization header must name Credential, SignedHeaders and Signature.");
+        }
+
+        var scope = credential.Split('/');
+        if (scope.Length != 5 || scope[4] != "aws4_request")
+        {
+            return Denied("IncompleteSignatureException", $"Credential '{credential}' must be <access key>/<date>/<region>/<service>/aws4_request.");
+        }
+
+        var key = options.AccessKeys.FirstOrDefault(k => k.AccessKeyId == scope[0]);
+        if (key is null)
+        {
+            return Denied("UnrecognizedClientException", "The security token included in the request is invalid.");
+        }
+
+        var amzDate = request.Headers["X-Amz-Date"].ToString();
+        if (!DateTimeOffset.TryParseExact(amzDate, "yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var signedAt))
+        {
+            return Denied("IncompleteSignatureException", "X-Amz-Date must be given as yyyyMMddTHHmmssZ.");
+        }
+
+        if ((time.GetUtcNow() - signedAt).Duration() > options.MaxClockSkew)
+        {
+            return Denied("InvalidSignatureException", $"Signature expired: {amzDate} is more than {options.MaxClockSkew.TotalMinutes:0} minutes from the server's time.");
+        }
+
+        request.EnableBuffering();
+        string payloadHash;
+        using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        {
+            var buffer = new byte[16 * 1024];
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer, http.RequestAborted)) > 0)
+            {
+                sha.AppendData(buffer, 0, read);
+            }
+
+            payloadHash = Convert.ToHexStringLower(sha.GetHashAndReset());
+            request.Body.Position = 0;
+        }
+
+        var headerNames = signedHeaders.Split(';');
+        var canonicalHeaders = new StringBuilder();
+        foreach (var name in headerNames)
+        {
+            var value = name == "host" ? request.Host.Value : string.Join(",", request.Headers[name].Select(v => v ?? string.Empty));
+            canonicalHeaders.Append(name).Append(':').Append(CollapseSpaces(value ?? string.Empty)).Append('\n');
+        }
+
+        var rawTarget = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.Path.Value ?? "/";
+        var rawPath = rawTarget.Split('?', 2)[0];
+        var canonicalRequest = string.Join('\n',
+            request.Method,
+            CanonicalPath(rawPath),
+            CanonicalQuery(request.Query),
+            canonicalHeaders.ToString(),
+            signedHeaders,
+            payloadHash);
+        var stringToSign = string.Join('\n',
+            Algorithm,
+            amzDate,
+            string.Join('/', scope[1..]),
+            Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonicalRequest))));
+        var signingKey = Hmac(Encoding.UTF8.GetBytes("AWS4" + key.SecretAccessKey), scope[1]);
+        signingKey = Hmac(signingKey, scope[2]);
+        signingKey = Hmac(signingKey, scope[3]);
+        signingKey = Hmac(signingKey, "aws4_request");
+        var expected = Convert.ToHexStringLower(Hmac(signingKey, stringToSign));
+        return CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(signature))
+            ? null
+            : Denied("InvalidSignatureException", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.");
+    }
+
+    /// <summary>Every path segment as the client sent it, URI-encoded once more (all services but S3 double-encode).</summary>
+    private static string CanonicalPath(string rawPath)
+    {
+        if (string.IsNullOrEmpty(rawPath))
+        {
+            return "/";
+        }
+
+        return string.Join('/', rawPath.Split('/').Select(UriEncode));
+    }
+
+    private static string CanonicalQuery(IQueryCollection query) =>
+        string.Join('&', query
+            .SelectMany(q => q.Value.Select(v => (Key: UriEncode(q.Key), Value: UriEncode(v ?? string.Empty))))
+            .OrderBy(p => p.Key, StringComparer.Ordinal)
+            .ThenBy(p => p.Value, StringComparer.Ordinal)
+            .Select(p => $"{p.Key}={p.Value}"));
+
+    private static string UriEncode(string value)
+    {
+        var result = new StringBuilder();
+        foreach (var b in Encoding.UTF8.GetBytes(value))
+        {
+            var c = (char)b;
+            if (char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '~')
+            {
+                result.Append(c);
+            }
+            else
+            {
+                result.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
+            }
+        }
+
+        return result.ToString();
+    }
+
+    private static string CollapseSpaces(string value) =>
+        string.Join(' ', value.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries));
+
+    private static byte[] Hmac(byte[] key, string data) => HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(data));
+
+    private static AwsErrorResult Denied(string type, string message) => new(StatusCodes.Status403Forbidden, type, message);
+}
