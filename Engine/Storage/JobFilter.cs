@@ -23,6 +23,8 @@ public sealed record JobFilter
     public DateTimeOffset? CreatedAfter { get; init; }
 
     public DateTimeOffset? CreatedBefore { get; init; }
+
+    public int? ExitCode { get; init; }
 }
 
 /// <summary>Keyset paging: newest first, continuing below <see cref="BeforeSeq"/>.</summary>

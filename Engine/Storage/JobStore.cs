@@ -57,7 +57,32 @@ public sealed class JobStore(
     public async Task<JobPage> FindAsync(JobFilter filter, PageRequest page, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var query = db.Jobs.AsNoTracking();
+        var query = Apply(db.Jobs.AsNoTracking(), filter);
+        if (page.BeforeSeq is { } before)
+        {
+            query = query.Where(j => j.Seq < before);
+        }
+
+        var items = await query.OrderByDescending(j => j.Seq).Take(page.Size + 1).ToListAsync(ct);
+        var next = items.Count > page.Size ? items[page.Size - 1].Seq : (long?)null;
+        return new JobPage(items.Take(page.Size).ToList(), next);
+    }
+
+    public async Task<int> CountAsync(JobFilter filter, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await Apply(db.Jobs.AsNoTracking(), filter).CountAsync(ct);
+    }
+
+    /// <summary>The ids of every job that matches, newest first (for acting on all of them).</summary>
+    public async Task<IReadOnlyList<string>> FindIdsAsync(JobFilter filter, int limit, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await Apply(db.Jobs.AsNoTracking(), filter).OrderByDescending(j => j.Seq).Take(limit).Select(j => j.Id).ToListAsync(ct);
+    }
+
+    private static IQueryable<Job> Apply(IQueryable<Job> query, JobFilter filter)
+    {
         if (filter.Queue is not null)
         {
             query = query.Where(j => j.QueueName == filter.Queue);
@@ -107,14 +132,12 @@ public sealed class JobStore(
             query = query.Where(j => j.CreatedAt < beforeTime);
         }
 
-        if (page.BeforeSeq is { } before)
+        if (filter.ExitCode is { } exitCode)
         {
-            query = query.Where(j => j.Seq < before);
+            query = query.Where(j => j.ExitCode == exitCode);
         }
 
-        var items = await query.OrderByDescending(j => j.Seq).Take(page.Size + 1).ToListAsync(ct);
-        var next = items.Count > page.Size ? items[page.Size - 1].Seq : (long?)null;
-        return new JobPage(items.Take(page.Size).ToList(), next);
+        return query;
     }
 
     /// <summary>Job counts per queue and status, for the dashboard.</summary>

@@ -35,6 +35,13 @@ public partial class SubmitJob
     [SupplyParameterFromQuery(Name = "definition")]
     public string? QueryDefinition { get; set; }
 
+    /// <summary>"Clone job": <c>?clone=jobId</c> pre-fills the form from that job as it ran.</summary>
+    [SupplyParameterFromQuery(Name = "clone")]
+    public string? Clone { get; set; }
+
+    [Inject]
+    private BatchPortal.Engine.Storage.JobStore JobStore { get; set; } = default!;
+
     internal FormErrors Errors { get; } = new();
 
     internal string? Name { get; set; }
@@ -64,6 +71,38 @@ public partial class SubmitJob
             Definition = $"{definition.Name}:{definition.Revision}";
             DefinitionChanged();
         }
+
+        if (Clone is not null)
+        {
+            await CloneFromAsync(Clone);
+        }
+    }
+
+    private async Task CloneFromAsync(string jobId)
+    {
+        var job = await JobStore.GetAsync(jobId);
+        if (job is null)
+        {
+            Snackbar.Add($"Job {jobId} does not exist; nothing to clone.", Severity.Warning);
+            return;
+        }
+
+        Name = job.Name;
+        Queue = job.QueueName;
+        var source = $"{job.JobDefinitionName}:{job.JobDefinitionRevision}";
+        if (_definitions.Any(d => $"{d.Name}:{d.Revision}" == source))
+        {
+            Definition = source;
+        }
+        else
+        {
+            Snackbar.Add($"Job definition {source} is INACTIVE; pick another revision.", Severity.Warning);
+        }
+
+        Command = [.. job.Container.Command];
+        CommandText = CommandLine.ToSpaceDelimited(Command);
+        Vcpus = (int)Math.Round(job.Vcpus);
+        MemoryMiB = job.MemoryMiB;
     }
 
     internal SubmitJobRequest ToRequest()

@@ -1,0 +1,222 @@
+using System.Globalization;
+using BatchPortal.Engine.Domain;
+using BatchPortal.Engine.Jobs;
+using BatchPortal.Engine.Resources;
+using BatchPortal.Engine.Storage;
+using Microsoft.AspNetCore.Components;
+using MudBlazor;
+
+namespace BatchPortal.Portal.Components.Pages.Jobs;
+
+/// <summary>The job list: filters kept in the URL, keyset paging, live updates, and acting on many jobs at once.</summary>
+public sealed partial class JobList
+{
+    private const int PageSize = 50;
+    private const int MaxBulk = 10_000;
+    private readonly HashSet<string> _selected = new(StringComparer.Ordinal);
+    private IReadOnlyList<JobQueue> _queues = [];
+    private JobPage _page = new([], null);
+    private int _total;
+    private string? _queue;
+    private IReadOnlyCollection<string> _statuses = new List<string>().AsReadOnly();
+    private string? _name;
+    private string? _definition;
+    private string? _from;
+    private string? _to;
+    private int? _exitCode;
+    private string? _filterError;
+    private JobFilter _filter = new();
+
+    [Inject]
+    private JobStore Jobs { get; set; } = default!;
+
+    [Inject]
+    private JobService JobService { get; set; } = default!;
+
+    [Inject]
+    private JobQueueService Queues { get; set; } = default!;
+
+    [Inject]
+    private NavigationManager Navigation { get; set; } = default!;
+
+    [Inject]
+    private IDialogService Dialogs { get; set; } = default!;
+
+    [Inject]
+    private ISnackbar Snackbar { get; set; } = default!;
+
+    [SupplyParameterFromQuery(Name = "queue")]
+    public string? Queue { get; set; }
+
+    /// <summary>One or more statuses, comma separated: <c>?status=RUNNABLE,FAILED</c>.</summary>
+    [SupplyParameterFromQuery(Name = "status")]
+    public string? Status { get; set; }
+
+    [SupplyParameterFromQuery(Name = "name")]
+    public string? Name { get; set; }
+
+    [SupplyParameterFromQuery(Name = "definition")]
+    public string? Definition { get; set; }
+
+    /// <summary>Created after, ISO 8601 (UTC when no offset is given).</summary>
+    [SupplyParameterFromQuery(Name = "from")]
+    public string? From { get; set; }
+
+    [SupplyParameterFromQuery(Name = "to")]
+    public string? To { get; set; }
+
+    [SupplyParameterFromQuery(Name = "exit")]
+    public int? Exit { get; set; }
+
+    /// <summary>The paging cursor: jobs older than this position.</summary>
+    [SupplyParameterFromQuery(Name = "before")]
+    public long? Before { get; set; }
+
+    private string SubmitHref => Queue is null ? "/jobs/new" : $"/jobs/new?queue={Uri.EscapeDataString(Queue)}";
+
+    protected override async Task OnInitializedAsync()
+    {
+        _queues = await Queues.ListAsync();
+        await base.OnInitializedAsync();
+    }
+
+    protected override async Task OnParametersSetAsync()
+    {
+        _queue = Queue;
+        _statuses = (Status ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        _name = Name;
+        _definition = Definition;
+        _from = From;
+        _to = To;
+        _exitCode = Exit;
+        _filter = BuildFilter(out _filterError);
+        _selected.Clear();
+        await LoadAsync();
+    }
+
+    protected override async Task LoadAsync()
+    {
+        _page = await Jobs.FindAsync(_filter, new PageRequest(PageSize, Before));
+        _total = await Jobs.CountAsync(_filter);
+    }
+
+    private JobFilter BuildFilter(out string? error)
+    {
+        error = null;
+        var statuses = new List<JobStatus>();
+        foreach (var s in _statuses)
+        {
+            if (JobStatusExtensions.TryParseWire(s, out var parsed))
+            {
+                statuses.Add(parsed);
+            }
+            else
+            {
+                error = $"Status '{s}' is not a job status.";
+            }
+        }
+
+        return new JobFilter
+        {
+            Queue = string.IsNullOrWhiteSpace(_queue) ? null : _queue,
+            Statuses = statuses.Count > 0 ? statuses : null,
+            NamePrefix = string.IsNullOrWhiteSpace(_name) ? null : _name.Trim(),
+            JobDefinition = string.IsNullOrWhiteSpace(_definition) ? null : Arns.NameFrom(_definition.Trim(), "job-definition"),
+            CreatedAfter = ParseTime(_from, "Created after", ref error),
+            CreatedBefore = ParseTime(_to, "Created before", ref error),
+            ExitCode = _exitCode,
+        };
+    }
+
+    private static DateTimeOffset? ParseTime(string? value, string label, ref string? error)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return null;
+        }
+
+        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t))
+        {
+            return t;
+        }
+
+        error = $"{label} '{value}' is not a date and time.";
+        return null;
+    }
+
+    private void ApplyFilter() => NavigateTo(before: null);
+
+    private void ClearFilter()
+    {
+        _queue = null;
+        _statuses = [];
+        _name = _definition = _from = _to = null;
+        _exitCode = null;
+        NavigateTo(before: null);
+    }
+
+    private void NextPage() => NavigateTo(_page.NextBeforeSeq);
+
+    private void FirstPage() => NavigateTo(before: null);
+
+    private void NavigateTo(long? before) =>
+        Navigation.NavigateTo(Navigation.GetUriWithQueryParameters(new Dictionary<string, object?>
+        {
+            ["queue"] = string.IsNullOrWhiteSpace(_queue) ? null : _queue,
+            ["status"] = _statuses.Count > 0 ? string.Join(',', _statuses) : null,
+            ["name"] = string.IsNullOrWhiteSpace(_name) ? null : _name,
+            ["definition"] = string.IsNullOrWhiteSpace(_definition) ? null : _definition,
+            ["from"] = string.IsNullOrWhiteSpace(_from) ? null : _from,
+            ["to"] = string.IsNullOrWhiteSpace(_to) ? null : _to,
+            ["exit"] = _exitCode,
+            ["before"] = before,
+        }));
+
+    private void Toggle(string jobId, bool selected)
+    {
+        if (selected)
+        {
+            _selected.Add(jobId);
+        }
+        else
+        {
+            _selected.Remove(jobId);
+        }
+    }
+
+    private async Task ActOnSelectedAsync(bool terminate) => await ActAsync([.. _selected], terminate);
+
+    private async Task ActOnAllAsync(bool terminate)
+    {
+        var ids = await Jobs.FindIdsAsync(_filter, MaxBulk);
+        await ActAsync(ids, terminate);
+    }
+
+    private async Task ActAsync(IReadOnlyList<string> ids, bool terminate)
+    {
+        var verb = terminate ? "Terminate" : "Cancel";
+        var confirmed = await Dialogs.ShowMessageBoxAsync(
+            $"{verb} {ids.Count} job(s)?",
+            terminate
+                ? "Jobs that have not started fail at once; running containers are stopped (SIGTERM, then SIGKILL). Finished jobs are left as they are."
+                : "Jobs that have not started (SUBMITTED, PENDING, RUNNABLE) fail with the reason \"Cancelled from the console\"; jobs already starting or running go on.",
+            yesText: $"{verb} {ids.Count}",
+            cancelText: "Keep them");
+        if (confirmed != true)
+        {
+            return;
+        }
+
+        var reason = terminate ? "Terminated from the console" : "Cancelled from the console";
+        var changed = 0;
+        foreach (var id in ids)
+        {
+            var result = terminate ? await JobService.TerminateAsync(id, reason) : await JobService.CancelAsync(id, reason);
+            changed += result.Value ? 1 : 0;
+        }
+
+        _selected.Clear();
+        Snackbar.Add($"{verb}: {changed} of {ids.Count} job(s) affected.", Severity.Info);
+        await LoadAsync();
+    }
+}
