@@ -32,6 +32,9 @@ internal static partial class Log
     [LoggerMessage(9, LogLevel.Information, "Recovered job {JobId} in {Status}: {Action}")]
     public static partial void Recovered(this ILogger logger, string jobId, JobStatus status, string action);
 
+    [LoggerMessage(11, LogLevel.Warning, "A Docker health round failed; the next round tries again")]
+    public static partial void HealthRoundFailed(this ILogger logger, Exception exception);
+
     [LoggerMessage(10, LogLevel.Warning, "Removing container {ContainerId} of job {JobId} failed")]
     public static partial void RemoveFailed(this ILogger logger, string jobId, string containerId, Exception exception);
 }

@@ -13,6 +13,7 @@ builder.WebHost.UseStaticWebAssets();
 builder.AddBatchEngine();
 builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddMudServices();
+builder.Services.AddSingleton<BatchPortal.Portal.Components.Pages.Dashboard.SampleSetup>();
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
 
 var app = builder.Build();

@@ -84,9 +84,17 @@ public sealed class DockerHealth(
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            foreach (var endpoint in await EndpointsInUseAsync(stoppingToken))
+            try
             {
-                await CheckAsync(endpoint, stoppingToken);
+                foreach (var endpoint in await EndpointsInUseAsync(stoppingToken))
+                {
+                    await CheckAsync(endpoint, stoppingToken);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                // A failed round (database busy, a recovery error) must not end the loop, or health would freeze.
+                logger.HealthRoundFailed(ex);
             }
 
             try

@@ -82,6 +82,7 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
             e.HasIndex(x => new { x.Status, x.Seq });
             e.HasIndex(x => new { x.QueueName, x.Status, x.Seq });
             e.HasIndex(x => x.CreatedAt);
+            e.HasIndex(x => new { x.Status, x.StoppedAt });
         });
 
         modelBuilder.Entity<JobAttempt>(e =>

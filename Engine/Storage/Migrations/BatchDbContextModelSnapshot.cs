@@ -175,6 +175,8 @@ namespace BatchPortal.Engine.Storage.Migrations
 
                     b.HasIndex("Status", "Seq");
 
+                    b.HasIndex("Status", "StoppedAt");
+
                     b.HasIndex("QueueName", "Status", "Seq");
 
                     b.ToTable("Jobs");

@@ -10,7 +10,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace BatchPortal.Engine.Storage.Migrations
 {
     [DbContext(typeof(BatchDbContext))]
-    [Migration("20261125150248_Initial")]
+    [Migration("20261125150859_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -177,6 +177,8 @@ namespace BatchPortal.Engine.Storage.Migrations
                     b.HasIndex("CreatedAt");
 
                     b.HasIndex("Status", "Seq");
+
+                    b.HasIndex("Status", "StoppedAt");
 
                     b.HasIndex("QueueName", "Status", "Seq");
 

@@ -226,6 +226,11 @@ namespace BatchPortal.Engine.Storage.Migrations
                 columns: new[] { "Status", "Seq" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_Jobs_Status_StoppedAt",
+                table: "Jobs",
+                columns: new[] { "Status", "StoppedAt" });
+
+            migrationBuilder.CreateIndex(
                 name: "IX_JobStatusChanges_JobId",
                 table: "JobStatusChanges",
                 column: "JobId");
