@@ -59,6 +59,29 @@ public sealed class Job
     /// <summary>The caller's reason, kept from TerminateJob on a running job until its container has stopped.</summary>
     public string? TerminationReason { get; set; }
 
+    /// <summary>An array parent's size (2–10,000); null for other jobs.</summary>
+    public int? ArraySize { get; init; }
+
+    /// <summary>An array child's index; null for other jobs.</summary>
+    public int? ArrayIndex { get; init; }
+
+    /// <summary>An array child's parent job id.</summary>
+    public string? ParentJobId { get; init; }
+
+    /// <summary>An array parent whose children exist (they are made once its own dependencies have succeeded).</summary>
+    public bool ChildrenSpawned { get; set; }
+
+    /// <summary>AWS's <c>dependsOn</c>, as submitted.</summary>
+    public List<JobDependency> DependsOn { get; init; } = [];
+
+    /// <summary>When the job last became RUNNABLE; the clock of the queue's job state time limit actions.</summary>
+    public DateTimeOffset? RunnableSince { get; private set; }
+
+    /// <summary>The current attempt ran past <c>timeout.attemptDurationSeconds</c> and was stopped.</summary>
+    public bool TimedOut { get; set; }
+
+    public bool IsArrayParent => ArraySize is not null;
+
     /// <summary>Bumped on every write; the concurrency token that makes transitions compare-and-set.</summary>
     public long Version { get; set; }
 
@@ -75,10 +98,24 @@ public sealed class Job
     {
         Status = to;
         StatusReason = reason;
+        if (to == JobStatus.Runnable)
+        {
+            RunnableSince = now;
+        }
 
         if (to.IsFinal())
         {
             StoppedAt = now;
+        }
+    }
+
+    /// <summary>An array child starts life RUNNABLE, or PENDING when it waits for a sibling or another array's child.</summary>
+    internal void StartAs(JobStatus status, DateTimeOffset now)
+    {
+        Status = status;
+        if (status == JobStatus.Runnable)
+        {
+            RunnableSince = now;
         }
     }
 
@@ -94,6 +131,24 @@ public sealed class Job
 
     /// <summary>Why a RUNNABLE job still waits; not a state change.</summary>
     internal void SetWaitReason(string reason) => StatusReason = reason;
+}
+
+/// <summary>AWS's <c>JobDependency</c>: a job id, and for array jobs the type (N_TO_N or SEQUENTIAL).</summary>
+public sealed class JobDependency
+{
+    public string? JobId { get; set; }
+
+    public string? Type { get; set; }
+}
+
+/// <summary>One "waits for" edge: <see cref="JobId"/> may not become RUNNABLE until <see cref="DependsOnJobId"/> has SUCCEEDED.</summary>
+public sealed class JobDependencyEdge
+{
+    public long Id { get; private set; }
+
+    public required string JobId { get; init; }
+
+    public required string DependsOnJobId { get; init; }
 }
 
 /// <summary>One try at running a job's container.</summary>

@@ -33,7 +33,7 @@ public sealed class ContainerRecovery(
             var environments = await db.ComputeEnvironments.AsNoTracking().ToDictionaryAsync(c => c.Name, c => c.DockerEndpoint ?? runtimes.DefaultEndpoint, ct);
             var active = await db.Jobs.AsNoTracking()
                 .Where(j => j.Status == JobStatus.Starting || j.Status == JobStatus.Running)
-                .Select(j => new { j.Id, j.Status, j.AttemptCount, j.ComputeEnvironmentName })
+                .Select(j => new { j.Id, j.Status, j.AttemptCount, j.ComputeEnvironmentName, j.Timeout, j.StartedAt })
                 .ToListAsync(ct);
 
             var runtime = runtimes.ForEndpoint(endpoint);
@@ -55,7 +55,8 @@ public sealed class ContainerRecovery(
                 var containerId = await runtime.FindAttemptContainerAsync(job.Id, job.AttemptCount, ct);
                 if (containerId is not null)
                 {
-                    watcher.Watch(job.Id, job.AttemptCount, containerId, endpoint);
+                    var deadline = job.Timeout?.AttemptDurationSeconds is { } seconds && job.StartedAt is { } started ? started.AddSeconds(seconds) : (DateTimeOffset?)null;
+                    watcher.Watch(job.Id, job.AttemptCount, containerId, endpoint, deadline);
                     logger.Recovered(job.Id, job.Status, $"following container {containerId[..12]}");
                     continue;
                 }

@@ -17,6 +17,9 @@ public sealed class ContainerWatcher(
     LogStore logs,
     DockerHealth health,
     IBackgroundJobClient hangfire,
+    JobStore jobs,
+    Microsoft.Extensions.Options.IOptions<DockerOptions> options,
+    TimeProvider time,
     ILogger<ContainerWatcher> logger) : IHostedService, IDisposable
 {
     private const int MaxBatch = 500;
@@ -27,14 +30,17 @@ public sealed class ContainerWatcher(
 
     public int Count => _watches.Count;
 
-    /// <summary>Starts following a container; a second call for the same attempt is ignored.</summary>
-    public void Watch(string jobId, int attempt, string containerId, string endpoint)
+    /// <summary>
+    /// Starts following a container; a second call for the same attempt is ignored. With a <paramref name="deadline"/>
+    /// (the attempt's start plus <c>timeout.attemptDurationSeconds</c>) the container is stopped when it passes.
+    /// </summary>
+    public void Watch(string jobId, int attempt, string containerId, string endpoint, DateTimeOffset? deadline = null)
     {
         var key = Key(jobId, attempt);
 
         // Registered before it starts, so that its own removal at the end cannot race the registration.
         // Tracked in _watches and awaited at shutdown; not fire-and-forget.
-        var watch = new Task<Task>(() => WatchAsync(key, jobId, attempt, containerId, endpoint));
+        var watch = new Task<Task>(() => WatchAsync(key, jobId, attempt, containerId, endpoint, deadline));
         if (_watches.TryAdd(key, watch.Unwrap()))
         {
             watch.Start(TaskScheduler.Default);
@@ -51,14 +57,18 @@ public sealed class ContainerWatcher(
         await Task.WhenAll(_watches.Values).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
-    private async Task WatchAsync(string key, string jobId, int attempt, string containerId, string endpoint)
+    private async Task WatchAsync(string key, string jobId, int attempt, string containerId, string endpoint, DateTimeOffset? deadline)
     {
         var ct = _stopping.Token;
         var runtime = runtimes.ForEndpoint(endpoint);
+        using var exited = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var timer = deadline is { } d ? EnforceDeadlineAsync(runtime, jobId, containerId, d, exited.Token) : Task.CompletedTask;
         try
         {
             await StoreLogsAsync(runtime, jobId, attempt, containerId, ct);
             await runtime.WaitAsync(containerId, ct);
+            await exited.CancelAsync();
+            await timer;
             hangfire.Enqueue<RunJob>(x => x.CompleteAsync(jobId, attempt, containerId, CancellationToken.None));
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -79,6 +89,35 @@ public sealed class ContainerWatcher(
         finally
         {
             _watches.TryRemove(key, out _);
+        }
+    }
+
+    /// <summary>
+    /// AWS's attempt timeout: past the deadline the job is marked timed out and its container stopped (SIGTERM, then
+    /// SIGKILL after the grace period); completion then fails it without a retry.
+    /// </summary>
+    private async Task EnforceDeadlineAsync(IContainerRuntime runtime, string jobId, string containerId, DateTimeOffset deadline, CancellationToken ct)
+    {
+        try
+        {
+            var wait = deadline - time.GetUtcNow();
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, time, ct);
+            }
+
+            if (await jobs.MarkTimedOutAsync(jobId, ct))
+            {
+                await runtime.StopAsync(containerId, options.Value.StopGracePeriod, ct);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The container exited first, or the portal is stopping.
+        }
+        catch (ContainerRuntimeUnavailableException ex)
+        {
+            logger.WatchFailed(jobId, containerId, ex);
         }
     }
 

@@ -29,6 +29,7 @@ public sealed class RunJob(
     // running (both happen when the engine first answers at start); the second must not race the first.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _launching = new(StringComparer.Ordinal);
     public const string TaskFailedToStart = "Task failed to start";
+    public const string TimeoutExceeded = "Job attempt duration exceeded timeout";
 
     /// <summary>STARTING → RUNNING: pull the image if needed, create and start the attempt's container, watch it.</summary>
     [AutomaticRetry(Attempts = 0, OnAttemptsExceeded = AttemptsExceededAction.Delete)]
@@ -108,7 +109,7 @@ public sealed class RunJob(
         }
 
         logger.ContainerStarted(jobId, attempt, containerId, runtime.Endpoint);
-        watcher.Watch(jobId, attempt, containerId, runtime.Endpoint);
+        watcher.Watch(jobId, attempt, containerId, runtime.Endpoint, Deadline(job, now));
     }
 
     /// <summary>RUNNING → SUCCEEDED, FAILED or RUNNABLE (retry), once the container has exited and its logs are stored.</summary>
@@ -139,6 +140,28 @@ public sealed class RunJob(
         await RemoveAsync(runtime, jobId, containerId);
     }
 
+    /// <summary>Stops an attempt's container (SIGTERM, then SIGKILL after the grace period); the watcher then completes it.</summary>
+    [AutomaticRetry(Attempts = 0, OnAttemptsExceeded = AttemptsExceededAction.Delete)]
+    public async Task StopAsync(string jobId, int attempt, CancellationToken ct)
+    {
+        var job = await jobs.GetAsync(jobId, ct);
+        var row = job?.Attempts.FirstOrDefault(a => a.Number == attempt);
+        if (row?.ContainerId is not { } containerId)
+        {
+            return;
+        }
+
+        var runtime = runtimes.ForEndpoint(await EndpointOfAsync(row.ComputeEnvironmentName, ct));
+        try
+        {
+            await runtime.StopAsync(containerId, options.Value.StopGracePeriod, ct);
+        }
+        catch (ContainerRuntimeUnavailableException ex)
+        {
+            logger.RemoveFailed(jobId, containerId, ex);
+        }
+    }
+
     /// <summary>Ends an attempt: SUCCEEDED on exit 0, else another attempt when the retry strategy allows, else FAILED.</summary>
     internal async Task FinishAttemptAsync(Job job, int attempt, JobStatus from, int? exitCode, string? containerReason, string statusReason, CancellationToken ct)
     {
@@ -147,8 +170,12 @@ public sealed class RunJob(
             // TerminateJob stopped the container: the caller's reason stands, and a terminated job is never retried.
             statusReason = job.TerminationReason ?? "Terminated";
         }
+        else if (job.TimedOut)
+        {
+            statusReason = TimeoutExceeded;
+        }
 
-        var to = job.IsTerminated ? JobStatus.Failed
+        var to = job.IsTerminated || job.TimedOut ? JobStatus.Failed
             : exitCode == 0 && from == JobStatus.Running ? JobStatus.Succeeded
             : RetryPolicy.ShouldRetry(job, attempt, exitCode, containerReason, statusReason) ? JobStatus.Runnable
             : JobStatus.Failed;
@@ -157,6 +184,7 @@ public sealed class RunJob(
         {
             j.ExitCode = exitCode;
             j.ContainerReason = containerReason;
+            j.TimedOut = false;
             var row = j.Attempts.Single(a => a.Number == attempt);
             row.StoppedAt = now;
             row.StartedAt ??= now;
@@ -184,10 +212,17 @@ public sealed class RunJob(
         var image = job.Container.Image ?? throw new ContainerStartException("CannotCreateContainerError: the job has no container image");
         await runtime.EnsureImageAsync(image, ct);
         var host = health.Peek(runtime.Endpoint)?.Host ?? await runtime.GetHostInfoAsync(ct);
-        return await runtime.CreateAndStartAsync(BuildSpec(job, attempt, host.Cpus), ct);
+        int? arraySize = null;
+        if (job.ParentJobId is { } parentId)
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            arraySize = await db.Jobs.Where(j => j.Id == parentId).Select(j => j.ArraySize).FirstOrDefaultAsync(ct);
+        }
+
+        return await runtime.CreateAndStartAsync(BuildSpec(job, attempt, host.Cpus, arraySize), ct);
     }
 
-    internal ContainerSpec BuildSpec(Job job, int attempt, int hostCpus)
+    internal ContainerSpec BuildSpec(Job job, int attempt, int hostCpus, int? arraySize = null)
     {
         var c = job.Container;
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -200,6 +235,14 @@ public sealed class RunJob(
         env["AWS_BATCH_JOB_ATTEMPT"] = attempt.ToString(CultureInfo.InvariantCulture);
         env["AWS_BATCH_JQ_NAME"] = job.QueueName;
         env["AWS_BATCH_CE_NAME"] = job.ComputeEnvironmentName ?? string.Empty;
+        if (job.ArrayIndex is { } index)
+        {
+            env["AWS_BATCH_JOB_ARRAY_INDEX"] = index.ToString(CultureInfo.InvariantCulture);
+            if (arraySize is { } size)
+            {
+                env["AWS_BATCH_JOB_ARRAY_SIZE"] = size.ToString(CultureInfo.InvariantCulture);
+            }
+        }
 
         var labels = new Dictionary<string, string>
         {
@@ -235,6 +278,10 @@ public sealed class RunJob(
             NetworkMode = options.Value.NetworkMode,
         };
     }
+
+    /// <summary>When the attempt that started at <paramref name="startedAt"/> must have ended, per the job's timeout.</summary>
+    internal static DateTimeOffset? Deadline(Job job, DateTimeOffset startedAt) =>
+        job.Timeout?.AttemptDurationSeconds is { } seconds ? startedAt.AddSeconds(seconds) : null;
 
     /// <summary>Docker names allow [a-zA-Z0-9_.-]; array children's ids carry a ':'.</summary>
     internal static string ContainerName(string jobId, int attempt) =>

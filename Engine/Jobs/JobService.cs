@@ -3,8 +3,8 @@ using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Execution;
 using BatchPortal.Engine.Resources;
 using BatchPortal.Engine.Storage;
+using Hangfire;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace BatchPortal.Engine.Jobs;
 
@@ -28,6 +28,15 @@ public sealed class SubmitJobRequest
     public bool? PropagateTags { get; set; }
 
     public Dictionary<string, string>? Tags { get; set; }
+
+    public List<JobDependency>? DependsOn { get; set; }
+
+    public ArrayProperties? ArrayProperties { get; set; }
+}
+
+public sealed class ArrayProperties
+{
+    public int? Size { get; set; }
 }
 
 public sealed class ContainerOverrides
@@ -48,11 +57,15 @@ public sealed partial class JobService(
     IDbContextFactory<BatchDbContext> dbFactory,
     JobStore jobs,
     JobDefinitionService definitions,
-    IContainerRuntimeFactory runtimes,
-    IOptions<DockerOptions> dockerOptions,
+    IBackgroundJobClient hangfire,
     TimeProvider time)
 {
     public const int MaxReasonLength = 1024;
+    public const int MaxDependencies = 20;
+    public const int MinArraySize = 2;
+    public const int MaxArraySize = 10_000;
+    public const string NToN = "N_TO_N";
+    public const string Sequential = "SEQUENTIAL";
 
     public async Task<Result<Job>> SubmitAsync(SubmitJobRequest r, CancellationToken ct = default)
     {
@@ -99,6 +112,14 @@ public sealed partial class JobService(
             }
         }
 
+        var arraySize = r.ArrayProperties?.Size;
+        if (r.ArrayProperties is not null && arraySize is not (>= MinArraySize and <= MaxArraySize))
+        {
+            errors.Add(new("arrayProperties.size", $"Array size must be from {MinArraySize} to {MaxArraySize}, not {arraySize?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "missing"}."));
+        }
+
+        var edges = await CheckDependenciesAsync(r.DependsOn ?? [], arraySize, errors, ct);
+
         JobDefinition? definition = null;
         var resolved = await definitions.ResolveAsync(r.JobDefinition, ct);
         if (!resolved.IsSuccess)
@@ -141,80 +162,164 @@ public sealed partial class JobService(
             RetryStrategy = r.RetryStrategy ?? definition.RetryStrategy,
             Timeout = r.Timeout ?? definition.Timeout,
             Tags = MergeTags(r, definition),
+            ArraySize = arraySize,
+            DependsOn = r.DependsOn ?? [],
         };
-        await jobs.AddAsync(job, ct);
+        await jobs.AddAsync(job, [.. edges.Select(d => new JobDependencyEdge { JobId = job.Id, DependsOnJobId = d })], ct);
         return job;
     }
 
     /// <summary>
-    /// CancelJob: a job that has not started (SUBMITTED, PENDING, RUNNABLE) fails with the reason; on any other state it
-    /// does nothing, and that is not an error, as in AWS.
+    /// AWS's dependency rules. Returns the job ids the new job waits for directly; N_TO_N and SEQUENTIAL edges are made
+    /// between array children when the children are spawned.
     /// </summary>
-    public async Task<Result<bool>> CancelAsync(string jobId, string? reason, CancellationToken ct = default)
+    private async Task<List<string>> CheckDependenciesAsync(List<JobDependency> dependsOn, int? arraySize, List<FieldError> errors, CancellationToken ct)
+    {
+        var direct = new List<string>();
+        if (dependsOn.Count > MaxDependencies)
+        {
+            errors.Add(new("dependsOn", $"A job can depend on at most {MaxDependencies} jobs ({dependsOn.Count} given)."));
+            return direct;
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        foreach (var (dep, i) in dependsOn.Select((d, i) => (d, i)))
+        {
+            var field = $"dependsOn[{i}]";
+            var type = dep.Type?.ToUpperInvariant();
+            if (type is not (null or NToN or Sequential))
+            {
+                errors.Add(new($"{field}.type", $"Dependency type must be N_TO_N or SEQUENTIAL, not '{dep.Type}'."));
+                continue;
+            }
+
+            if (type is not null && arraySize is null)
+            {
+                errors.Add(new($"{field}.type", $"A {type} dependency is for array jobs; give arrayProperties.size or leave the type out."));
+                continue;
+            }
+
+            if (type == Sequential)
+            {
+                if (dep.JobId is not null)
+                {
+                    errors.Add(new($"{field}.jobId", "A SEQUENTIAL dependency chains the job's own children; it takes no jobId."));
+                }
+
+                continue;
+            }
+
+            if (string.IsNullOrWhiteSpace(dep.JobId))
+            {
+                errors.Add(new($"{field}.jobId", "A dependency needs the jobId it waits for."));
+                continue;
+            }
+
+            var id = Arns.NameFrom(dep.JobId, "job");
+            var target = await db.Jobs.AsNoTracking().Where(j => j.Id == id).Select(j => new { j.Id, j.ArraySize }).FirstOrDefaultAsync(ct);
+            if (target is null)
+            {
+                errors.Add(new($"{field}.jobId", $"Job {dep.JobId} does not exist."));
+            }
+            else if (type == NToN && target.ArraySize != arraySize)
+            {
+                errors.Add(new($"{field}.jobId", $"An N_TO_N dependency needs an array job of the same size ({arraySize}); job {id} {(target.ArraySize is { } n ? $"has size {n}" : "is not an array job")}."));
+            }
+            else if (type is null)
+            {
+                direct.Add(id);
+            }
+        }
+
+        return [.. direct.Distinct(StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// CancelJob: a job that has not started (SUBMITTED, PENDING, RUNNABLE) fails with the reason; on any other state it
+    /// does nothing, and that is not an error, as in AWS. On an array parent it cascades to the children.
+    /// </summary>
+    public Task<Result<bool>> CancelAsync(string jobId, string? reason, CancellationToken ct = default) =>
+        StopAsync(jobId, reason, terminate: false, ct);
+
+    /// <summary>
+    /// TerminateJob: as cancel, and a STARTING or RUNNING job's container is stopped (SIGTERM, then SIGKILL). On an array
+    /// parent it cascades to the children.
+    /// </summary>
+    public Task<Result<bool>> TerminateAsync(string jobId, string? reason, CancellationToken ct = default) =>
+        StopAsync(jobId, reason, terminate: true, ct);
+
+    private async Task<Result<bool>> StopAsync(string jobId, string? reason, bool terminate, CancellationToken ct)
     {
         if (CheckReason(reason) is { } error)
         {
             return error;
         }
 
+        jobId = Arns.NameFrom(jobId, "job");
         var job = await jobs.GetAsync(jobId, ct);
         if (job is null)
         {
             return new ResourceNotFound("Job", jobId);
         }
 
-        if (job.Status is JobStatus.Submitted or JobStatus.Pending or JobStatus.Runnable)
+        if (job.IsArrayParent && job.ChildrenSpawned)
         {
-            var moved = await jobs.TryTransitionAsync(jobId, job.Status, JobStatus.Failed, reason, (j, _) => j.IsCancelled = true, ct);
-            return moved.IsApplied;
+            // The parent finishes when its children have: stop each of them, and keep the reason for the parent.
+            await jobs.FlagArrayParentStoppedAsync(jobId, terminate, reason!, ct);
+            var any = false;
+            foreach (var (childId, _) in await jobs.ActiveChildrenAsync(jobId, ct))
+            {
+                any |= (await StopOneAsync(childId, reason!, terminate, ct)).Value;
+            }
+
+            return any;
+        }
+
+        return await StopOneAsync(jobId, reason!, terminate, ct);
+    }
+
+    private async Task<Result<bool>> StopOneAsync(string jobId, string reason, bool terminate, CancellationToken ct)
+    {
+        for (var tries = 0; tries < 5; tries++)
+        {
+            var job = await jobs.GetAsync(jobId, ct);
+            if (job is null)
+            {
+                return new ResourceNotFound("Job", jobId);
+            }
+
+            switch (job.Status)
+            {
+                case JobStatus.Submitted or JobStatus.Pending or JobStatus.Runnable:
+                case JobStatus.Starting when terminate:
+                    // A STARTING job's launch sees the job FAILED when it tries to move it to RUNNING, and stops its container.
+                    var moved = await jobs.TryTransitionAsync(jobId, job.Status, JobStatus.Failed, reason, (j, _) =>
+                    {
+                        j.IsCancelled |= !terminate;
+                        j.IsTerminated |= terminate;
+                    }, ct);
+                    if (moved.IsApplied)
+                    {
+                        return true;
+                    }
+
+                    continue;
+                case JobStatus.Running when terminate:
+                    if (!await jobs.MarkTerminatingAsync(jobId, reason, ct))
+                    {
+                        continue;
+                    }
+
+                    // Docker's stop waits out the grace period; the caller does not.
+                    var attempt = job.AttemptCount;
+                    hangfire.Enqueue<RunJob>(x => x.StopAsync(jobId, attempt, CancellationToken.None));
+                    return true;
+                default:
+                    return false;
+            }
         }
 
         return false;
-    }
-
-    /// <summary>TerminateJob: as cancel, and a STARTING or RUNNING job's container is stopped (SIGTERM, then SIGKILL).</summary>
-    public async Task<Result<bool>> TerminateAsync(string jobId, string? reason, CancellationToken ct = default)
-    {
-        if (CheckReason(reason) is { } error)
-        {
-            return error;
-        }
-
-        var job = await jobs.GetAsync(jobId, ct);
-        if (job is null)
-        {
-            return new ResourceNotFound("Job", jobId);
-        }
-
-        switch (job.Status)
-        {
-            case JobStatus.Submitted or JobStatus.Pending or JobStatus.Runnable or JobStatus.Starting:
-                // A STARTING job's launch sees the job FAILED when it tries to move it to RUNNING, and stops its container.
-                var moved = await jobs.TryTransitionAsync(jobId, job.Status, JobStatus.Failed, reason, (j, _) => j.IsTerminated = true, ct);
-                if (!moved.IsApplied && moved.Outcome == TransitionOutcome.NotApplied)
-                {
-                    return await TerminateAsync(jobId, reason, ct);
-                }
-
-                return moved.IsApplied;
-            case JobStatus.Running:
-                if (!await jobs.MarkTerminatingAsync(jobId, reason!, ct))
-                {
-                    return await TerminateAsync(jobId, reason, ct);
-                }
-
-                var attempt = job.Attempts.FirstOrDefault(a => a.Number == job.AttemptCount);
-                if (attempt?.ContainerId is { } containerId)
-                {
-                    await using var db = await dbFactory.CreateDbContextAsync(ct);
-                    var endpoint = await db.ComputeEnvironments.Where(c => c.Name == attempt.ComputeEnvironmentName).Select(c => c.DockerEndpoint).FirstOrDefaultAsync(ct);
-                    await runtimes.ForEndpoint(endpoint).StopAsync(containerId, dockerOptions.Value.StopGracePeriod, ct);
-                }
-
-                return true;
-            default:
-                return false;
-        }
     }
 
     /// <summary>The definition's container with the submit's overrides merged in and <c>Ref::name</c> placeholders filled.</summary>

@@ -18,8 +18,13 @@ public sealed class JobDispatcher(
     JobStore jobs,
     DockerHealth health,
     IBackgroundJobClient hangfire,
+    BatchPortal.Engine.Notifications.IJobEventPublisher events,
+    TimeProvider time,
     IOptions<SchedulerOptions> options)
 {
+    public const string DependentJobFailed = "Dependent Job failed";
+    public const string ArrayChildJobFailed = "Array Child Job failed";
+
     public const string MaxResourceReason =
         "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE - CE(s) associated with the job queue cannot meet the CPU requirement of the job.";
 
@@ -27,9 +32,115 @@ public sealed class JobDispatcher(
     public async Task<bool> DispatchOnceAsync(CancellationToken ct)
     {
         var moved = await PromoteSubmittedAsync(ct);
+        moved |= await ResolvePendingAsync(ct);
+        moved |= await ApplyTimeLimitActionsAsync(ct);
         moved |= await PlaceRunnableAsync(ct);
+        await FollowDesiredvCpusAsync(ct);
         return moved;
     }
+
+    /// <summary>
+    /// PENDING jobs whose dependencies resolved: a failed dependency fails the job without running it (and so on down
+    /// the chain, pass by pass); when all succeeded the job becomes RUNNABLE, or an array parent spawns its children.
+    /// Array parents whose children have all finished take their final state.
+    /// </summary>
+    private async Task<bool> ResolvePendingAsync(CancellationToken ct)
+    {
+        var moved = false;
+        foreach (var id in await jobs.PendingWithFailedDependencyAsync(options.Value.MaxJobsPerPass, ct))
+        {
+            moved |= (await jobs.TryTransitionAsync(id, JobStatus.Pending, JobStatus.Failed, DependentJobFailed, ct: ct)).IsApplied;
+        }
+
+        foreach (var (id, isArrayParent) in await jobs.PendingReadyAsync(options.Value.MaxJobsPerPass, ct))
+        {
+            moved |= isArrayParent
+                ? await jobs.SpawnChildrenAsync(id, ct)
+                : (await jobs.TryTransitionAsync(id, JobStatus.Pending, JobStatus.Runnable, null, ct: ct)).IsApplied;
+        }
+
+        foreach (var (id, allSucceeded) in await jobs.FinishedArrayParentsAsync(ct))
+        {
+            var parent = await jobs.GetAsync(id, ct);
+            var stopped = parent is { IsCancelled: true } or { IsTerminated: true };
+            var reason = stopped ? parent!.TerminationReason : allSucceeded ? null : ArrayChildJobFailed;
+            var to = allSucceeded && !stopped ? JobStatus.Succeeded : JobStatus.Failed;
+            moved |= (await jobs.TryTransitionAsync(id, JobStatus.Pending, to, reason, ct: ct)).IsApplied;
+        }
+
+        return moved;
+    }
+
+    /// <summary>A queue's job state time limit actions: cancel jobs left RUNNABLE too long for one of the listed reasons.</summary>
+    private async Task<bool> ApplyTimeLimitActionsAsync(CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var queues = await db.JobQueues.AsNoTracking().ToListAsync(ct);
+        var now = time.GetUtcNow();
+        var moved = false;
+        foreach (var queue in queues)
+        {
+            foreach (var action in queue.JobStateTimeLimitActions)
+            {
+                foreach (var id in await jobs.RunnableTooLongAsync(queue.Name, action.Reason, now.AddSeconds(-action.MaxTimeSeconds), ct))
+                {
+                    var reason = $"Canceled by JobStateTimeLimit action due to reason: {action.Reason}";
+                    moved |= (await jobs.TryTransitionAsync(id, JobStatus.Runnable, JobStatus.Failed, reason, (j, _) => j.IsCancelled = true, ct)).IsApplied;
+                }
+            }
+        }
+
+        return moved;
+    }
+
+    /// <summary>Desired vCPUs follows what runs: the vCPUs held, up to the maximum, and back to the minimum when idle.</summary>
+    private async Task FollowDesiredvCpusAsync(CancellationToken ct)
+    {
+        var used = await jobs.RunningVcpusByEnvironmentAsync(ct);
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var changed = new List<string>();
+        foreach (var ce in await db.ComputeEnvironments.Where(c => c.Type == ComputeEnvironmentType.Managed).ToListAsync(ct))
+        {
+            if (ce.ComputeResources is not { } cr)
+            {
+                continue;
+            }
+
+            var min = cr.MinvCpus ?? 0;
+            var desired = Math.Clamp((int)Math.Ceiling(used.GetValueOrDefault(ce.Name)), min, Math.Max(min, cr.MaxvCpus));
+            if (cr.DesiredvCpus != desired)
+            {
+                ce.ComputeResources = CopyWithDesired(cr, desired);
+                changed.Add(ce.Name);
+            }
+        }
+
+        if (changed.Count > 0)
+        {
+            await db.SaveChangesAsync(ct);
+            foreach (var name in changed)
+            {
+                await events.PublishAsync(new BatchPortal.Engine.Notifications.ResourceChanged("compute-environment", name));
+            }
+        }
+    }
+
+    private static ComputeResources CopyWithDesired(ComputeResources cr, int desired) => new()
+    {
+        Type = cr.Type,
+        MinvCpus = cr.MinvCpus,
+        MaxvCpus = cr.MaxvCpus,
+        DesiredvCpus = desired,
+        InstanceTypes = cr.InstanceTypes,
+        AllocationStrategy = cr.AllocationStrategy,
+        InstanceRole = cr.InstanceRole,
+        Ec2KeyPair = cr.Ec2KeyPair,
+        BidPercentage = cr.BidPercentage,
+        SpotIamFleetRole = cr.SpotIamFleetRole,
+        Subnets = cr.Subnets,
+        SecurityGroupIds = cr.SecurityGroupIds,
+        Tags = cr.Tags,
+    };
 
     private async Task<bool> PromoteSubmittedAsync(CancellationToken ct)
     {
@@ -37,14 +148,18 @@ public sealed class JobDispatcher(
         var submitted = await db.Jobs.AsNoTracking()
             .Where(j => j.Status == JobStatus.Submitted)
             .OrderBy(j => j.Seq)
-            .Select(j => j.Id)
+            .Select(j => new { j.Id, j.ArraySize, Waits = db.JobDependencyEdges.Any(e => e.JobId == j.Id) })
             .Take(options.Value.MaxJobsPerPass)
             .ToListAsync(ct);
 
         var moved = false;
-        foreach (var id in submitted)
+        foreach (var job in submitted)
         {
-            moved |= (await jobs.TryTransitionAsync(id, JobStatus.Submitted, JobStatus.Runnable, null, ct: ct)).IsApplied;
+            moved |= job.Waits
+                ? (await jobs.TryTransitionAsync(job.Id, JobStatus.Submitted, JobStatus.Pending, null, ct: ct)).IsApplied
+                : job.ArraySize is not null
+                    ? await jobs.SpawnChildrenAsync(job.Id, ct)
+                    : (await jobs.TryTransitionAsync(job.Id, JobStatus.Submitted, JobStatus.Runnable, null, ct: ct)).IsApplied;
         }
 
         return moved;

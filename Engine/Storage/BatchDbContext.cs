@@ -29,6 +29,8 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
 
     public DbSet<LogEvent> LogEvents => Set<LogEvent>();
 
+    public DbSet<JobDependencyEdge> JobDependencyEdges => Set<JobDependencyEdge>();
+
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
         // SQLite cannot order or compare DateTimeOffset stored as text; epoch milliseconds sort and match AWS's wire format.
@@ -78,6 +80,8 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
             e.Property(x => x.RetryStrategy).AsJson();
             e.Property(x => x.Timeout).AsJson();
             e.Property(x => x.Tags).AsJson();
+            e.Property(x => x.DependsOn).AsJson();
+            e.HasIndex(x => new { x.ParentJobId, x.Status });
             e.HasMany(x => x.Attempts).WithOne().HasForeignKey(a => a.JobId).HasPrincipalKey(x => x.Id);
             e.HasIndex(x => new { x.Status, x.Seq });
             e.HasIndex(x => new { x.QueueName, x.Status, x.Seq });
@@ -91,6 +95,11 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
             e.HasIndex(x => x.LogStreamName);
         });
         modelBuilder.Entity<JobStatusChange>(e => e.HasIndex(x => x.JobId));
+        modelBuilder.Entity<JobDependencyEdge>(e =>
+        {
+            e.HasIndex(x => x.JobId);
+            e.HasIndex(x => x.DependsOnJobId);
+        });
         modelBuilder.Entity<LogEvent>(e => e.HasIndex(x => new { x.JobId, x.Attempt, x.Id }));
     }
 

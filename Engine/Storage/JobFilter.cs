@@ -25,6 +25,12 @@ public sealed record JobFilter
     public DateTimeOffset? CreatedBefore { get; init; }
 
     public int? ExitCode { get; init; }
+
+    /// <summary>The children of one array job.</summary>
+    public string? ParentJobId { get; init; }
+
+    /// <summary>Leave array children out (AWS lists them only by <c>arrayJobId</c>).</summary>
+    public bool TopLevelOnly { get; init; }
 }
 
 /// <summary>Keyset paging: newest first, continuing below <see cref="BeforeSeq"/>.</summary>

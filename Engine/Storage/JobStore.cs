@@ -18,10 +18,11 @@ public sealed class JobStore(
     TimeProvider time,
     ILogger<JobStore> logger)
 {
-    public async Task AddAsync(Job job, CancellationToken ct = default)
+    public async Task AddAsync(Job job, IReadOnlyList<JobDependencyEdge>? edges = null, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         db.Jobs.Add(job);
+        db.JobDependencyEdges.AddRange(edges ?? []);
         db.JobStatusChanges.Add(new JobStatusChange { JobId = job.Id, To = job.Status, At = job.CreatedAt });
         await db.SaveChangesAsync(ct);
         await events.PublishAsync(new JobStatusChanged(job.Id, job.Name, job.QueueName, job.Status, null, job.StatusReason, job.CreatedAt));
@@ -135,6 +136,16 @@ public sealed class JobStore(
         if (filter.ExitCode is { } exitCode)
         {
             query = query.Where(j => j.ExitCode == exitCode);
+        }
+
+        if (filter.ParentJobId is { } parent)
+        {
+            query = query.Where(j => j.ParentJobId == parent);
+        }
+
+        if (filter.TopLevelOnly)
+        {
+            query = query.Where(j => j.ParentJobId == null);
         }
 
         return query;
@@ -251,6 +262,196 @@ public sealed class JobStore(
         return result;
     }
 
+    /// <summary>
+    /// Makes an array parent's children, <c>&lt;parent&gt;:&lt;index&gt;</c>, each RUNNABLE or (SEQUENTIAL, N_TO_N) PENDING with
+    /// its edges, in one transaction. A SUBMITTED parent moves to PENDING with them. Returns false when another writer
+    /// spawned them first.
+    /// </summary>
+    public async Task<bool> SpawnChildrenAsync(string parentId, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var parent = await db.Jobs.FirstOrDefaultAsync(j => j.Id == parentId, ct);
+        if (parent is not { ArraySize: { } size, ChildrenSpawned: false } || parent.Status is not (JobStatus.Submitted or JobStatus.Pending))
+        {
+            return false;
+        }
+
+        var now = time.GetUtcNow();
+        var sequential = parent.DependsOn.Any(d => string.Equals(d.Type, "SEQUENTIAL", StringComparison.OrdinalIgnoreCase));
+        var nToN = parent.DependsOn
+            .Where(d => string.Equals(d.Type, "N_TO_N", StringComparison.OrdinalIgnoreCase) && d.JobId is not null)
+            .Select(d => Arns.NameFrom(d.JobId!, "job"))
+            .ToList();
+
+        db.ChangeTracker.AutoDetectChangesEnabled = false;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        for (var i = 0; i < size; i++)
+        {
+            var childId = $"{parent.Id}:{i}";
+            var waits = new List<string>(nToN.Select(a => $"{a}:{i}"));
+            if (sequential && i > 0)
+            {
+                waits.Add($"{parent.Id}:{i - 1}");
+            }
+
+            var child = new Job
+            {
+                Id = childId,
+                Name = parent.Name,
+                QueueName = parent.QueueName,
+                JobDefinitionName = parent.JobDefinitionName,
+                JobDefinitionRevision = parent.JobDefinitionRevision,
+                CreatedAt = now,
+                Container = parent.Container,
+                Vcpus = parent.Vcpus,
+                MemoryMiB = parent.MemoryMiB,
+                Parameters = parent.Parameters,
+                RetryStrategy = parent.RetryStrategy,
+                Timeout = parent.Timeout,
+                ArrayIndex = i,
+                ParentJobId = parent.Id,
+            };
+            var status = waits.Count > 0 ? JobStatus.Pending : JobStatus.Runnable;
+            child.StartAs(status, now);
+            db.Jobs.Add(child);
+            db.JobStatusChanges.Add(new JobStatusChange { JobId = childId, To = status, At = now });
+            foreach (var target in waits)
+            {
+                db.JobDependencyEdges.Add(new JobDependencyEdge { JobId = childId, DependsOnJobId = target });
+            }
+        }
+
+        var from = parent.Status;
+        parent.ChildrenSpawned = true;
+        parent.Version++;
+        if (from == JobStatus.Submitted)
+        {
+            JobTransitions.TryTransition(parent, JobStatus.Submitted, JobStatus.Pending, null, now);
+            db.JobStatusChanges.Add(new JobStatusChange { JobId = parent.Id, From = from, To = JobStatus.Pending, At = now });
+        }
+
+        db.ChangeTracker.DetectChanges();
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            return false;
+        }
+
+        if (from == JobStatus.Submitted)
+        {
+            logger.Transitioned(parent.Id, parent.Name, from, JobStatus.Pending, null);
+            await events.PublishAsync(new JobStatusChanged(parent.Id, parent.Name, parent.QueueName, JobStatus.Pending, from, null, now));
+        }
+
+        dispatchSignal.Notify();
+        return true;
+    }
+
+    /// <summary>PENDING jobs that wait for a job that FAILED: they fail too, without running.</summary>
+    public async Task<IReadOnlyList<string>> PendingWithFailedDependencyAsync(int limit, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Jobs.AsNoTracking()
+            .Where(j => j.Status == JobStatus.Pending && !(j.ArraySize != null && j.ChildrenSpawned))
+            .Where(j => db.JobDependencyEdges.Any(e => e.JobId == j.Id && db.Jobs.Any(d => d.Id == e.DependsOnJobId && d.Status == JobStatus.Failed)))
+            .OrderBy(j => j.Seq)
+            .Select(j => j.Id)
+            .Take(limit)
+            .ToListAsync(ct);
+    }
+
+    /// <summary>PENDING jobs whose every dependency exists and has SUCCEEDED (array parents not yet spawned included).</summary>
+    public async Task<IReadOnlyList<(string Id, bool IsArrayParent)>> PendingReadyAsync(int limit, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var rows = await db.Jobs.AsNoTracking()
+            .Where(j => j.Status == JobStatus.Pending && !(j.ArraySize != null && j.ChildrenSpawned))
+            .Where(j => !db.JobDependencyEdges.Any(e => e.JobId == j.Id && !db.Jobs.Any(d => d.Id == e.DependsOnJobId && d.Status == JobStatus.Succeeded)))
+            .OrderBy(j => j.Seq)
+            .Select(j => new { j.Id, j.ArraySize })
+            .Take(limit)
+            .ToListAsync(ct);
+        return [.. rows.Select(r => (r.Id, r.ArraySize != null))];
+    }
+
+    /// <summary>Spawned array parents whose children have all finished, with whether every child succeeded.</summary>
+    public async Task<IReadOnlyList<(string Id, bool AllSucceeded)>> FinishedArrayParentsAsync(CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var rows = await db.Jobs.AsNoTracking()
+            .Where(p => p.Status == JobStatus.Pending && p.ArraySize != null && p.ChildrenSpawned)
+            .Where(p => !db.Jobs.Any(c => c.ParentJobId == p.Id && c.Status != JobStatus.Succeeded && c.Status != JobStatus.Failed))
+            .Select(p => new { p.Id, AnyFailed = db.Jobs.Any(c => c.ParentJobId == p.Id && c.Status == JobStatus.Failed) })
+            .ToListAsync(ct);
+        return [.. rows.Select(r => (r.Id, !r.AnyFailed))];
+    }
+
+    /// <summary>An array parent's children counted by status (AWS's <c>statusSummary</c>).</summary>
+    public async Task<IReadOnlyDictionary<JobStatus, int>> ArraySummaryAsync(string parentId, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var rows = await db.Jobs.AsNoTracking()
+            .Where(c => c.ParentJobId == parentId)
+            .GroupBy(c => c.Status)
+            .Select(g => new { Status = g.Key, Count = g.Count() })
+            .ToListAsync(ct);
+        return rows.ToDictionary(r => r.Status, r => r.Count);
+    }
+
+    /// <summary>An array parent's children in index order (for the array grid), from <paramref name="fromIndex"/>.</summary>
+    public async Task<IReadOnlyList<(int Index, string Id, JobStatus Status)>> ArrayChildrenAsync(string parentId, int fromIndex, int take, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var rows = await db.Jobs.AsNoTracking()
+            .Where(c => c.ParentJobId == parentId && c.ArrayIndex >= fromIndex)
+            .OrderBy(c => c.ArrayIndex)
+            .Take(take)
+            .Select(c => new { c.ArrayIndex, c.Id, c.Status })
+            .ToListAsync(ct);
+        return [.. rows.Select(r => (r.ArrayIndex!.Value, r.Id, r.Status))];
+    }
+
+    /// <summary>The non-final children of an array parent.</summary>
+    public async Task<IReadOnlyList<(string Id, JobStatus Status)>> ActiveChildrenAsync(string parentId, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var rows = await db.Jobs.AsNoTracking()
+            .Where(c => c.ParentJobId == parentId && c.Status != JobStatus.Succeeded && c.Status != JobStatus.Failed)
+            .Select(c => new { c.Id, c.Status })
+            .ToListAsync(ct);
+        return [.. rows.Select(r => (r.Id, r.Status))];
+    }
+
+    /// <summary>The jobs this job waits for, and the jobs that wait for it.</summary>
+    public async Task<(IReadOnlyList<(string Id, JobStatus Status)> DependsOn, IReadOnlyList<(string Id, JobStatus Status)> Dependents)> DependenciesAsync(string jobId, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var on = await (from e in db.JobDependencyEdges
+                        where e.JobId == jobId
+                        join d in db.Jobs on e.DependsOnJobId equals d.Id into ds
+                        from d in ds.DefaultIfEmpty()
+                        select new { e.DependsOnJobId, Status = d == null ? (JobStatus?)null : d.Status }).ToListAsync(ct);
+        var by = await (from e in db.JobDependencyEdges
+                        where e.DependsOnJobId == jobId
+                        join d in db.Jobs on e.JobId equals d.Id
+                        select new { d.Id, d.Status }).Take(200).ToListAsync(ct);
+        return ([.. on.Select(x => (x.DependsOnJobId, x.Status ?? JobStatus.Submitted))], [.. by.Select(x => (x.Id, x.Status))]);
+    }
+
+    /// <summary>RUNNABLE jobs of a queue that have waited since before <paramref name="before"/> with a reason that starts with <paramref name="reasonPrefix"/>.</summary>
+    public async Task<IReadOnlyList<string>> RunnableTooLongAsync(string queue, string reasonPrefix, DateTimeOffset before, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Jobs.AsNoTracking()
+            .Where(j => j.QueueName == queue && j.Status == JobStatus.Runnable && j.RunnableSince < before && j.StatusReason != null && j.StatusReason.StartsWith(reasonPrefix))
+            .Select(j => j.Id)
+            .ToListAsync(ct);
+    }
+
     /// <summary>Records why a RUNNABLE job still waits, when that reason changed. Not a transition: no history row.</summary>
     public async Task SetWaitReasonAsync(string jobId, string reason, CancellationToken ct = default)
     {
@@ -273,6 +474,54 @@ public sealed class JobStore(
         }
 
         await events.PublishAsync(new JobStatusChanged(job.Id, job.Name, job.QueueName, job.Status, job.Status, reason, time.GetUtcNow()));
+    }
+
+    /// <summary>Records on a spawned array parent that it was cancelled or terminated, so its final state carries the reason.</summary>
+    public async Task<bool> FlagArrayParentStoppedAsync(string parentId, bool terminated, string reason, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var parent = await db.Jobs.FirstOrDefaultAsync(j => j.Id == parentId && j.ArraySize != null && j.Status == JobStatus.Pending, ct);
+        if (parent is null)
+        {
+            return false;
+        }
+
+        parent.IsCancelled |= !terminated;
+        parent.IsTerminated |= terminated;
+        parent.TerminationReason = reason;
+        parent.Version++;
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return true;
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Flags a RUNNING job whose attempt ran out of time; false when it is no longer running.</summary>
+    public async Task<bool> MarkTimedOutAsync(string jobId, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var job = await db.Jobs.FirstOrDefaultAsync(j => j.Id == jobId && j.Status == JobStatus.Running, ct);
+        if (job is null)
+        {
+            return false;
+        }
+
+        job.TimedOut = true;
+        job.Version++;
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return true;
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Flags a RUNNING job as being terminated, so that its stop is not taken for a failure to retry.</summary>

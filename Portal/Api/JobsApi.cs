@@ -10,11 +10,9 @@ internal static class JobsApi
     private static readonly string[] Unsupported =
         ["nodeOverrides", "eksPropertiesOverride", "ecsPropertiesOverride", "consumableResourcePropertiesOverride", "shareIdentifier"];
 
-    private static readonly string[] NotYet = ["arrayProperties", "dependsOn"];
-
     public static async Task<IResult> SubmitAsync(HttpContext http, AwsRequest request)
     {
-        foreach (var member in Unsupported.Concat(NotYet))
+        foreach (var member in Unsupported)
         {
             if (request.Body.TryGetProperty(member, out var value) && value.ValueKind is not (System.Text.Json.JsonValueKind.Null or System.Text.Json.JsonValueKind.Undefined)
                 && !(value.ValueKind == System.Text.Json.JsonValueKind.Array && value.GetArrayLength() == 0))
@@ -54,9 +52,17 @@ internal static class JobsApi
         }
 
         var arns = http.Service<Arns>();
-        var jobs = await http.Service<JobStore>().GetManyAsync([.. ids.Select(id => Arns.NameFrom(id, "job"))], http.RequestAborted);
+        var store = http.Service<JobStore>();
+        var jobs = await store.GetManyAsync([.. ids.Select(id => Arns.NameFrom(id, "job"))], http.RequestAborted);
         var order = ids.Select((id, i) => (Arns.NameFrom(id, "job"), i)).GroupBy(x => x.Item1).ToDictionary(g => g.Key, g => g.First().i);
-        return new AwsOkResult(new { jobs = jobs.OrderBy(j => order[j.Id]).Select(j => Detail(j, arns)) });
+        var details = new List<object>(jobs.Count);
+        foreach (var job in jobs.OrderBy(j => order[j.Id]))
+        {
+            var summary = job.IsArrayParent ? await store.ArraySummaryAsync(job.Id, http.RequestAborted) : null;
+            details.Add(Detail(job, arns, summary));
+        }
+
+        return new AwsOkResult(new { jobs = details });
     }
 
     public static async Task<IResult> ListAsync(HttpContext http, AwsRequest request)
@@ -68,14 +74,14 @@ internal static class JobsApi
         }
 
         var r = input.Value!;
-        if (r.ArrayJobId is not null || r.MultiNodeJobId is not null)
+        if (r.MultiNodeJobId is not null)
         {
-            return AwsErrorResult.Client("arrayJobId and multiNodeJobId are not supported by BatchPortal yet; list by jobQueue.");
+            return AwsErrorResult.Client("multiNodeJobId is not supported by BatchPortal: it runs no multi-node parallel jobs.");
         }
 
-        if (string.IsNullOrWhiteSpace(r.JobQueue))
+        if (string.IsNullOrWhiteSpace(r.JobQueue) == string.IsNullOrWhiteSpace(r.ArrayJobId))
         {
-            return AwsErrorResult.Client("jobQueue (name or ARN) is required.");
+            return AwsErrorResult.Client("Give exactly one of jobQueue (name or ARN) and arrayJobId.");
         }
 
         var filters = r.Filters ?? [];
@@ -108,7 +114,13 @@ internal static class JobsApi
             return AwsErrorResult.From(bad);
         }
 
-        var filter = new JobFilter { Queue = Arns.NameFrom(r.JobQueue, "job-queue"), Statuses = status is { } s ? [s] : null };
+        var filter = new JobFilter
+        {
+            Queue = r.JobQueue is null ? null : Arns.NameFrom(r.JobQueue, "job-queue"),
+            ParentJobId = r.ArrayJobId is null ? null : Arns.NameFrom(r.ArrayJobId, "job"),
+            TopLevelOnly = r.ArrayJobId is null,
+            Statuses = status is { } s ? [s] : null,
+        };
         if (filters.Count == 1)
         {
             var built = Apply(filter, filters[0]);
@@ -191,7 +203,7 @@ internal static class JobsApi
         }
     }
 
-    public static object Detail(Job j, Arns arns)
+    public static object Detail(Job j, Arns arns, IReadOnlyDictionary<JobStatus, int>? statusSummary = null)
     {
         var c = j.Container;
         return new
@@ -213,7 +225,10 @@ internal static class JobsApi
             retryStrategy = j.RetryStrategy,
             startedAt = AwsJson.Millis(j.StartedAt),
             stoppedAt = AwsJson.Millis(j.StoppedAt),
-            dependsOn = Array.Empty<object>(),
+            dependsOn = j.DependsOn,
+            arrayProperties = j.IsArrayParent
+                ? (object)new { size = j.ArraySize, statusSummary = (statusSummary ?? new Dictionary<JobStatus, int>()).ToDictionary(p => p.Key.ToWire(), p => p.Value), statusSummaryLastUpdatedAt = AwsJson.Millis(j.StoppedAt ?? j.CreatedAt) }
+                : j.ArrayIndex is { } index ? new { index } : null,
             jobDefinition = arns.JobDefinition(j.JobDefinitionName, j.JobDefinitionRevision),
             parameters = j.Parameters,
             container = new
@@ -256,6 +271,7 @@ internal static class JobsApi
         startedAt = AwsJson.Millis(j.StartedAt),
         stoppedAt = AwsJson.Millis(j.StoppedAt),
         container = j.ExitCode is null && j.ContainerReason is null ? null : new { exitCode = j.ExitCode, reason = j.ContainerReason },
+        arrayProperties = j.IsArrayParent ? (object)new { size = j.ArraySize } : j.ArrayIndex is { } index ? new { index } : null,
         jobDefinition = arns.JobDefinition(j.JobDefinitionName, j.JobDefinitionRevision),
     };
 

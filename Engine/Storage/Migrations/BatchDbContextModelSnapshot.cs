@@ -81,7 +81,16 @@ namespace BatchPortal.Engine.Storage.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
 
+                    b.Property<int?>("ArrayIndex")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("ArraySize")
+                        .HasColumnType("INTEGER");
+
                     b.Property<int>("AttemptCount")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("ChildrenSpawned")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("ComputeEnvironmentName")
@@ -96,6 +105,10 @@ namespace BatchPortal.Engine.Storage.Migrations
 
                     b.Property<long>("CreatedAt")
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("DependsOn")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
 
                     b.Property<int?>("ExitCode")
                         .HasColumnType("INTEGER");
@@ -131,12 +144,18 @@ namespace BatchPortal.Engine.Storage.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("ParentJobId")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("QueueName")
                         .IsRequired()
                         .HasColumnType("TEXT");
 
                     b.Property<string>("RetryStrategy")
                         .HasColumnType("TEXT");
+
+                    b.Property<long?>("RunnableSince")
+                        .HasColumnType("INTEGER");
 
                     b.Property<long?>("StartedAt")
                         .HasColumnType("INTEGER");
@@ -159,6 +178,9 @@ namespace BatchPortal.Engine.Storage.Migrations
                     b.Property<string>("TerminationReason")
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("TimedOut")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Timeout")
                         .HasColumnType("TEXT");
 
@@ -172,6 +194,8 @@ namespace BatchPortal.Engine.Storage.Migrations
                     b.HasKey("Seq");
 
                     b.HasIndex("CreatedAt");
+
+                    b.HasIndex("ParentJobId", "Status");
 
                     b.HasIndex("Status", "Seq");
 
@@ -289,6 +313,29 @@ namespace BatchPortal.Engine.Storage.Migrations
                         .IsUnique();
 
                     b.ToTable("JobDefinitions");
+                });
+
+            modelBuilder.Entity("BatchPortal.Engine.Domain.JobDependencyEdge", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("DependsOnJobId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("JobId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("DependsOnJobId");
+
+                    b.HasIndex("JobId");
+
+                    b.ToTable("JobDependencyEdges");
                 });
 
             modelBuilder.Entity("BatchPortal.Engine.Domain.JobQueue", b =>

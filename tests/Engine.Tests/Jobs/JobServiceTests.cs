@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Execution;
 using BatchPortal.Engine.Jobs;
@@ -194,7 +195,7 @@ public class JobServiceTests
     }
 
     [Fact]
-    public async Task TerminateAsync_StopsTheContainerAndKeepsTheJobRunning_UntilTheContainerHasExited()
+    public async Task TerminateAsync_QueuesTheStopAndKeepsTheJobRunning_UntilTheContainerHasExited()
     {
         await using var engine = await EngineHarness.CreateAsync();
         await engine.CreateComputeEnvironmentAsync("ce", 4);
@@ -210,7 +211,12 @@ public class JobServiceTests
 
         var terminated = await engine.JobService.TerminateAsync(job.Id, "operator stop");
 
+        // Docker's stop waits out the grace period, so it runs on Hangfire rather than in the caller's request.
         Assert.True(EngineHarness.Ok(terminated));
+        var stop = Assert.Single(engine.Hangfire.Calls, c => c.Method == nameof(RunJob.StopAsync));
+        Assert.Equal([job.Id, 1], stop.Args.Take(2));
+        Assert.True((await runtime.InspectAsync(containerId, CancellationToken.None))!.Running);
+        await engine.Services.GetRequiredService<RunJob>().StopAsync(job.Id, 1, CancellationToken.None);
         var state = await runtime.InspectAsync(containerId, CancellationToken.None);
         Assert.False(state!.Running);
         var stored = await engine.GetJobAsync(job.Id);

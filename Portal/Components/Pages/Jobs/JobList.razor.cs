@@ -125,6 +125,7 @@ public sealed partial class JobList
             CreatedAfter = ParseTime(_from, "Created after", ref error),
             CreatedBefore = ParseTime(_to, "Created before", ref error),
             ExitCode = _exitCode,
+            TopLevelOnly = true,
         };
     }
 

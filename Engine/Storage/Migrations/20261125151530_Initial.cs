@@ -60,6 +60,20 @@ namespace BatchPortal.Engine.Storage.Migrations
                 });
 
             migrationBuilder.CreateTable(
+                name: "JobDependencyEdges",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    JobId = table.Column<string>(type: "TEXT", nullable: false),
+                    DependsOnJobId = table.Column<string>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_JobDependencyEdges", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "JobQueues",
                 columns: table => new
                 {
@@ -109,6 +123,13 @@ namespace BatchPortal.Engine.Storage.Migrations
                     IsCancelled = table.Column<bool>(type: "INTEGER", nullable: false),
                     IsTerminated = table.Column<bool>(type: "INTEGER", nullable: false),
                     TerminationReason = table.Column<string>(type: "TEXT", nullable: true),
+                    ArraySize = table.Column<int>(type: "INTEGER", nullable: true),
+                    ArrayIndex = table.Column<int>(type: "INTEGER", nullable: true),
+                    ParentJobId = table.Column<string>(type: "TEXT", nullable: true),
+                    ChildrenSpawned = table.Column<bool>(type: "INTEGER", nullable: false),
+                    DependsOn = table.Column<string>(type: "TEXT", nullable: false),
+                    RunnableSince = table.Column<long>(type: "INTEGER", nullable: true),
+                    TimedOut = table.Column<bool>(type: "INTEGER", nullable: false),
                     Version = table.Column<long>(type: "INTEGER", nullable: false),
                     Vcpus = table.Column<double>(type: "REAL", nullable: false),
                     MemoryMiB = table.Column<int>(type: "INTEGER", nullable: false)
@@ -205,6 +226,16 @@ namespace BatchPortal.Engine.Storage.Migrations
                 unique: true);
 
             migrationBuilder.CreateIndex(
+                name: "IX_JobDependencyEdges_DependsOnJobId",
+                table: "JobDependencyEdges",
+                column: "DependsOnJobId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_JobDependencyEdges_JobId",
+                table: "JobDependencyEdges",
+                column: "JobId");
+
+            migrationBuilder.CreateIndex(
                 name: "IX_JobQueues_Name",
                 table: "JobQueues",
                 column: "Name",
@@ -214,6 +245,11 @@ namespace BatchPortal.Engine.Storage.Migrations
                 name: "IX_Jobs_CreatedAt",
                 table: "Jobs",
                 column: "CreatedAt");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Jobs_ParentJobId_Status",
+                table: "Jobs",
+                columns: new[] { "ParentJobId", "Status" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_Jobs_QueueName_Status_Seq",
@@ -252,6 +288,9 @@ namespace BatchPortal.Engine.Storage.Migrations
 
             migrationBuilder.DropTable(
                 name: "JobDefinitions");
+
+            migrationBuilder.DropTable(
+                name: "JobDependencyEdges");
 
             migrationBuilder.DropTable(
                 name: "JobQueues");
