@@ -22,6 +22,33 @@ internal static class PortalEndpoints
         return app;
     }
 
+    /// <summary>An attempt's log as plain text, for the job page's "Download".</summary>
+    public static WebApplication MapLogDownload(this WebApplication app)
+    {
+        app.MapGet("/jobs/{jobId}/attempts/{attempt:int}/log.txt", async (string jobId, int attempt, BatchPortal.Engine.Storage.LogStore logs, HttpContext http) =>
+        {
+            http.Response.ContentType = "text/plain; charset=utf-8";
+            http.Response.Headers.ContentDisposition = $"attachment; filename=\"{jobId.Replace(':', '-')}-attempt-{attempt}.log\"";
+            long after = 0;
+            while (true)
+            {
+                var lines = await logs.ReadAsync(jobId, attempt, after, 5_000, http.RequestAborted);
+                if (lines.Count == 0)
+                {
+                    break;
+                }
+
+                foreach (var line in lines)
+                {
+                    await http.Response.WriteAsync($"{line.Timestamp:O} {line.Stream} {line.Message}\n", http.RequestAborted);
+                }
+
+                after = lines[^1].Id;
+            }
+        });
+        return app;
+    }
+
     /// <summary><c>/healthz</c>: 200 while the portal runs, with what it knows of each Docker engine.</summary>
     public static WebApplication MapHealth(this WebApplication app)
     {

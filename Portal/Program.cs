@@ -32,6 +32,7 @@ app.UsePortalAssets();
 app.MapBatchApi();
 app.MapHub<JobEventHub>("/hubs/jobs");
 app.MapHealth();
+app.MapLogDownload();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 app.Run();

@@ -10,6 +10,7 @@ public partial class CreateJobDefinition
 {
     private bool _saving;
     private bool _submitted;
+    private JobDefinition? _source;
 
     [Inject]
     private JobDefinitionService Definitions { get; set; } = default!;
@@ -70,6 +71,7 @@ public partial class CreateJobDefinition
             return;
         }
 
+        _source = d;
         var c = d.ContainerProperties;
         Name = d.Name;
         JobRole = c.JobRoleArn;
@@ -87,13 +89,15 @@ public partial class CreateJobDefinition
 
     internal RegisterJobDefinitionRequest ToRequest()
     {
-        var container = new ContainerProperties
-        {
-            Image = Image?.Trim(),
-            Command = [.. Command],
-            JobRoleArn = string.IsNullOrWhiteSpace(JobRole) ? null : JobRole.Trim(),
-            Environment = [.. Environment.Where(e => !string.IsNullOrWhiteSpace(e.Name) || !string.IsNullOrEmpty(e.Value)).Select(e => new EnvironmentVariable { Name = e.Name?.Trim(), Value = e.Value ?? string.Empty })],
-        };
+        // A revision keeps what the form does not show (volumes, mount points, user, ulimits, retry conditions, tags) from
+        // the revision it started from; the form's fields replace the rest.
+        var container = _source?.ContainerProperties.Clone() ?? new ContainerProperties();
+        container.Image = Image?.Trim();
+        container.Command = [.. Command];
+        container.JobRoleArn = string.IsNullOrWhiteSpace(JobRole) ? null : JobRole.Trim();
+        container.Environment = [.. Environment.Where(e => !string.IsNullOrWhiteSpace(e.Name) || !string.IsNullOrEmpty(e.Value)).Select(e => new EnvironmentVariable { Name = e.Name?.Trim(), Value = e.Value ?? string.Empty })];
+        container.Vcpus = null;
+        container.Memory = null;
         container.SetRequirement("VCPU", Vcpus.ToString(System.Globalization.CultureInfo.InvariantCulture));
         container.SetRequirement("MEMORY", MemoryMiB.ToString(System.Globalization.CultureInfo.InvariantCulture));
         return new RegisterJobDefinitionRequest
@@ -101,9 +105,12 @@ public partial class CreateJobDefinition
             JobDefinitionName = Name?.Trim(),
             Type = "container",
             ContainerProperties = container,
-            RetryStrategy = new RetryStrategy { Attempts = Attempts },
+            RetryStrategy = new RetryStrategy { Attempts = Attempts, EvaluateOnExit = [.. _source?.RetryStrategy?.EvaluateOnExit ?? []] },
             Timeout = TimeoutSeconds is { } t ? new JobTimeout { AttemptDurationSeconds = t } : null,
             Parameters = Parameters.Where(p => !string.IsNullOrWhiteSpace(p.Name)).GroupBy(p => p.Name!.Trim()).ToDictionary(g => g.Key, g => g.Last().Value ?? string.Empty),
+            PropagateTags = _source?.PropagateTags,
+            SchedulingPriority = _source?.SchedulingPriority,
+            Tags = _source is { Tags.Count: > 0 } ? new Dictionary<string, string>(_source.Tags) : null,
         };
     }
 

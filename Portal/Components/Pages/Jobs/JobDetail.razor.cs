@@ -19,6 +19,12 @@ public sealed partial class JobDetail
     private int _logAttempt;
     private long _lastLogId;
     private bool _followLatest = true;
+    private bool _paused;
+    private int _childrenShown = 1000;
+    private IReadOnlyList<(string Id, JobStatus Status)> _dependsOn = [];
+    private IReadOnlyList<(string Id, JobStatus Status)> _dependents = [];
+    private IReadOnlyDictionary<JobStatus, int> _summary = new Dictionary<JobStatus, int>();
+    private IReadOnlyList<(int Index, string Id, JobStatus Status)> _children = [];
 
     [Parameter]
     public string JobId { get; set; } = "";
@@ -38,18 +44,34 @@ public sealed partial class JobDetail
     [Inject]
     private ISnackbar Snackbar { get; set; } = default!;
 
+    [Inject]
+    private IScrollManager Scroll { get; set; } = default!;
+
+    private bool IsLive => _job?.Status is JobStatus.Running or JobStatus.Starting && _logAttempt == _job.AttemptCount;
+
     protected override async Task OnInitializedAsync()
     {
         await base.OnInitializedAsync();
         _logSubscription = Broadcaster.SubscribeToLogs(JobId, OnLogAppendedAsync);
     }
 
-    protected override bool Concerns(JobStatusChanged change) => change.JobId == JobId;
+    protected override bool Concerns(JobStatusChanged change) =>
+        change.JobId == JobId || change.JobId.StartsWith(JobId + ":", StringComparison.Ordinal) || _dependsOn.Any(d => d.Id == change.JobId);
 
     protected override async Task LoadAsync()
     {
         _job = await Jobs.GetAsync(JobId);
         _history = _job is null ? [] : await Jobs.GetHistoryAsync(JobId);
+        if (_job is not null)
+        {
+            (_dependsOn, _dependents) = await Jobs.DependenciesAsync(JobId);
+            if (_job.IsArrayParent)
+            {
+                _summary = await Jobs.ArraySummaryAsync(JobId);
+                _children = await Jobs.ArrayChildrenAsync(JobId, 0, _childrenShown);
+            }
+        }
+
         if (_job is not null && _followLatest && _job.AttemptCount != _logAttempt)
         {
             await SwitchAttemptAsync(_job.AttemptCount);
@@ -84,11 +106,43 @@ public sealed partial class JobDetail
     }
 
     private Task OnLogAppendedAsync(JobLogAppended appended) =>
-        appended.Attempt != _logAttempt ? Task.CompletedTask : InvokeAsync(async () =>
+        appended.Attempt != _logAttempt || _paused ? Task.CompletedTask : InvokeAsync(async () =>
         {
             await ReadNewLinesAsync();
             StateHasChanged();
+            await ScrollToEndAsync();
         });
+
+    private async Task TogglePauseAsync()
+    {
+        _paused = !_paused;
+        if (!_paused)
+        {
+            await ReadNewLinesAsync();
+            await ScrollToEndAsync();
+        }
+    }
+
+    private async Task ScrollToEndAsync()
+    {
+        try
+        {
+            await Scroll.ScrollToBottomAsync("#log-output", ScrollBehavior.Auto);
+        }
+        catch (Microsoft.JSInterop.JSException)
+        {
+            // Scrolling is a courtesy; a page without the element (or prerendering) does not need it.
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
+    private async Task ShowMoreChildrenAsync()
+    {
+        _childrenShown += 1000;
+        _children = await Jobs.ArrayChildrenAsync(JobId, 0, _childrenShown);
+    }
 
     private async Task ReadNewLinesAsync()
     {
