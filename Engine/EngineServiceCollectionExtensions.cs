@@ -67,6 +67,10 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<DockerHealth>();
         services.AddHostedService(sp => sp.GetRequiredService<DockerHealth>());
         services.AddHostedService<DispatchLoop>();
+        services.AddSingleton<Schedules.ScheduleService>();
+        services.AddSingleton<Schedules.ScheduleRunner>();
+        services.AddSingleton<Schedules.ScheduleTriggers>();
+        services.AddHostedService(sp => sp.GetRequiredService<Schedules.ScheduleTriggers>());
 
         // Hangfire executes (launch, complete); the engine owns every Batch state. Its own retries are off: a container
         // run retried by Hangfire would be an attempt AWS Batch never made.

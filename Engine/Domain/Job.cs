@@ -82,6 +82,12 @@ public sealed class Job
 
     public bool IsArrayParent => ArraySize is not null;
 
+    /// <summary>The schedule that submitted the job, if any.</summary>
+    public string? ScheduleName { get; init; }
+
+    /// <summary>The fire time the job came from; with <see cref="ScheduleName"/> unique, so a fire time submits at most one job.</summary>
+    public DateTimeOffset? ScheduledFireTime { get; init; }
+
     /// <summary>Bumped on every write; the concurrency token that makes transitions compare-and-set.</summary>
     public long Version { get; set; }
 

@@ -67,7 +67,10 @@ public sealed partial class JobService(
     public const string NToN = "N_TO_N";
     public const string Sequential = "SEQUENTIAL";
 
-    public async Task<Result<Job>> SubmitAsync(SubmitJobRequest r, CancellationToken ct = default)
+    public Task<Result<Job>> SubmitAsync(SubmitJobRequest r, CancellationToken ct = default) => SubmitAsync(r, null, ct);
+
+    /// <summary>Submits a job; a schedule passes where it came from, and a second submission for one fire time is refused.</summary>
+    public async Task<Result<Job>> SubmitAsync(SubmitJobRequest r, Schedules.ScheduleOrigin? origin, CancellationToken ct = default)
     {
         var errors = new List<FieldError>();
         if (Names.CheckJobName(r.JobName) is { } nameError)
@@ -164,8 +167,18 @@ public sealed partial class JobService(
             Tags = MergeTags(r, definition),
             ArraySize = arraySize,
             DependsOn = r.DependsOn ?? [],
+            ScheduleName = origin?.ScheduleName,
+            ScheduledFireTime = origin?.FireTime,
         };
-        await jobs.AddAsync(job, [.. edges.Select(d => new JobDependencyEdge { JobId = job.Id, DependsOnJobId = d })], ct);
+        try
+        {
+            await jobs.AddAsync(job, [.. edges.Select(d => new JobDependencyEdge { JobId = job.Id, DependsOnJobId = d })], ct);
+        }
+        catch (DbUpdateException) when (origin is not null)
+        {
+            return new ResourceConflict($"Schedule {origin.ScheduleName} already submitted a job for {origin.FireTime:u}.");
+        }
+
         return job;
     }
 

@@ -31,6 +31,8 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
 
     public DbSet<JobDependencyEdge> JobDependencyEdges => Set<JobDependencyEdge>();
 
+    public DbSet<Schedule> Schedules => Set<Schedule>();
+
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
         // SQLite cannot order or compare DateTimeOffset stored as text; epoch milliseconds sort and match AWS's wire format.
@@ -40,6 +42,8 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
         configurationBuilder.Properties<ResourceStatus>().HaveConversion<string>().HaveMaxLength(16);
         configurationBuilder.Properties<ComputeEnvironmentType>().HaveConversion<string>().HaveMaxLength(16);
         configurationBuilder.Properties<JobDefinitionStatus>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<MissedRunPolicy>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<OverlapPolicy>().HaveConversion<string>().HaveMaxLength(16);
     }
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
@@ -82,6 +86,7 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
             e.Property(x => x.Tags).AsJson();
             e.Property(x => x.DependsOn).AsJson();
             e.HasIndex(x => new { x.ParentJobId, x.Status });
+            e.HasIndex(x => new { x.ScheduleName, x.ScheduledFireTime }).IsUnique();
             e.HasMany(x => x.Attempts).WithOne().HasForeignKey(a => a.JobId).HasPrincipalKey(x => x.Id);
             e.HasIndex(x => new { x.Status, x.Seq });
             e.HasIndex(x => new { x.QueueName, x.Status, x.Seq });
@@ -95,6 +100,14 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
             e.HasIndex(x => x.LogStreamName);
         });
         modelBuilder.Entity<JobStatusChange>(e => e.HasIndex(x => x.JobId));
+        modelBuilder.Entity<Schedule>(e =>
+        {
+            e.HasIndex(x => x.Name).IsUnique();
+            e.Property(x => x.Parameters).AsJson();
+            e.Property(x => x.Overrides).AsJson();
+            e.Property(x => x.RetryStrategy).AsJson();
+            e.Property(x => x.Timeout).AsJson();
+        });
         modelBuilder.Entity<JobDependencyEdge>(e =>
         {
             e.HasIndex(x => x.JobId);

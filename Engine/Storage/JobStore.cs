@@ -101,7 +101,8 @@ public sealed class JobStore(
 
         if (filter.Name is not null)
         {
-            query = query.Where(j => j.Name == filter.Name);
+            // AWS's JOB_NAME filter ignores case ("test1 matches both Test1 and test1"), as the LIKE behind StartsWith does.
+            query = query.Where(j => EF.Functions.Collate(j.Name, "NOCASE") == filter.Name);
         }
 
         if (filter.JobDefinition is { } definition)
@@ -120,7 +121,9 @@ public sealed class JobStore(
 
         if (!string.IsNullOrEmpty(filter.JobDefinitionPrefix))
         {
-            query = query.Where(j => j.JobDefinitionName.StartsWith(filter.JobDefinitionPrefix));
+            // AWS's JOB_DEFINITION filter is case-sensitive; StartsWith becomes SQLite's LIKE, which ignores ASCII case.
+            var prefix = filter.JobDefinitionPrefix;
+            query = query.Where(j => j.JobDefinitionName.Substring(0, prefix.Length) == prefix);
         }
 
         if (filter.CreatedAfter is { } after)

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using BatchPortal.Engine.Domain;
 
 namespace BatchPortal.Portal.Api;
@@ -53,14 +54,62 @@ internal sealed class AwsRequest(JsonElement body)
     public Result<T> Bind<T>()
         where T : new()
     {
+        // AWS reads a member set to null as a member left out, and the SDKs never send null inside a list. Without this,
+        // null would replace a list's empty default (or sit in it) and reach the engine, which answered with a 500.
+        var node = JsonNode.Parse(Body.GetRawText());
+        if (WithoutNulls(node, "$") is { } nullInList)
+        {
+            return new ValidationFailed(nullInList, $"Invalid value for {nullInList}: a list cannot contain null.");
+        }
+
         try
         {
-            return JsonSerializer.Deserialize<T>(Body, AwsJson.Options) ?? new T();
+            return node.Deserialize<T>(AwsJson.Options) ?? new T();
         }
         catch (JsonException ex)
         {
             var member = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "the request" : ex.Path.TrimStart('$', '.');
             return new ValidationFailed(member, $"Invalid value for {member}: {Expected(ex)}");
+        }
+    }
+
+    /// <summary>Removes null-valued members everywhere; returns the path of a null list element, which cannot be removed.</summary>
+    private static string? WithoutNulls(JsonNode? node, string path)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var name in obj.Where(p => p.Value is null).Select(p => p.Key).ToList())
+                {
+                    obj.Remove(name);
+                }
+
+                foreach (var (name, child) in obj)
+                {
+                    if (WithoutNulls(child, $"{path}.{name}") is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+            case JsonArray array:
+                for (var i = 0; i < array.Count; i++)
+                {
+                    if (array[i] is null)
+                    {
+                        return $"{path}[{i}]"[2..];
+                    }
+
+                    if (WithoutNulls(array[i], $"{path}[{i}]") is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+            default:
+                return null;
         }
     }
 

@@ -130,6 +130,8 @@ namespace BatchPortal.Engine.Storage.Migrations
                     DependsOn = table.Column<string>(type: "TEXT", nullable: false),
                     RunnableSince = table.Column<long>(type: "INTEGER", nullable: true),
                     TimedOut = table.Column<bool>(type: "INTEGER", nullable: false),
+                    ScheduleName = table.Column<string>(type: "TEXT", nullable: true),
+                    ScheduledFireTime = table.Column<long>(type: "INTEGER", nullable: true),
                     Version = table.Column<long>(type: "INTEGER", nullable: false),
                     Vcpus = table.Column<double>(type: "REAL", nullable: false),
                     MemoryMiB = table.Column<int>(type: "INTEGER", nullable: false)
@@ -172,6 +174,37 @@ namespace BatchPortal.Engine.Storage.Migrations
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_LogEvents", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "Schedules",
+                columns: table => new
+                {
+                    Id = table.Column<int>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    Name = table.Column<string>(type: "TEXT", nullable: false),
+                    Description = table.Column<string>(type: "TEXT", nullable: true),
+                    Expression = table.Column<string>(type: "TEXT", nullable: false),
+                    TimeZone = table.Column<string>(type: "TEXT", nullable: false),
+                    StartDate = table.Column<long>(type: "INTEGER", nullable: true),
+                    EndDate = table.Column<long>(type: "INTEGER", nullable: true),
+                    Enabled = table.Column<bool>(type: "INTEGER", nullable: false),
+                    JobQueue = table.Column<string>(type: "TEXT", nullable: false),
+                    JobDefinition = table.Column<string>(type: "TEXT", nullable: false),
+                    JobName = table.Column<string>(type: "TEXT", nullable: false),
+                    Parameters = table.Column<string>(type: "TEXT", nullable: false),
+                    Overrides = table.Column<string>(type: "TEXT", nullable: true),
+                    RetryStrategy = table.Column<string>(type: "TEXT", nullable: true),
+                    Timeout = table.Column<string>(type: "TEXT", nullable: true),
+                    MissedRunPolicy = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    OverlapPolicy = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    CreatedAt = table.Column<long>(type: "INTEGER", nullable: false),
+                    LastFireTime = table.Column<long>(type: "INTEGER", nullable: true),
+                    LastRunNote = table.Column<string>(type: "TEXT", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_Schedules", x => x.Id);
                 });
 
             migrationBuilder.CreateTable(
@@ -257,6 +290,12 @@ namespace BatchPortal.Engine.Storage.Migrations
                 columns: new[] { "QueueName", "Status", "Seq" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_Jobs_ScheduleName_ScheduledFireTime",
+                table: "Jobs",
+                columns: new[] { "ScheduleName", "ScheduledFireTime" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_Jobs_Status_Seq",
                 table: "Jobs",
                 columns: new[] { "Status", "Seq" });
@@ -275,6 +314,12 @@ namespace BatchPortal.Engine.Storage.Migrations
                 name: "IX_LogEvents_JobId_Attempt_Id",
                 table: "LogEvents",
                 columns: new[] { "JobId", "Attempt", "Id" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Schedules_Name",
+                table: "Schedules",
+                column: "Name",
+                unique: true);
         }
 
         /// <inheritdoc />
@@ -300,6 +345,9 @@ namespace BatchPortal.Engine.Storage.Migrations
 
             migrationBuilder.DropTable(
                 name: "LogEvents");
+
+            migrationBuilder.DropTable(
+                name: "Schedules");
 
             migrationBuilder.DropTable(
                 name: "Jobs");

@@ -10,7 +10,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace BatchPortal.Engine.Storage.Migrations
 {
     [DbContext(typeof(BatchDbContext))]
-    [Migration("20261125151530_Initial")]
+    [Migration("20261125152232_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -160,6 +160,12 @@ namespace BatchPortal.Engine.Storage.Migrations
                     b.Property<long?>("RunnableSince")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("ScheduleName")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("ScheduledFireTime")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long?>("StartedAt")
                         .HasColumnType("INTEGER");
 
@@ -199,6 +205,9 @@ namespace BatchPortal.Engine.Storage.Migrations
                     b.HasIndex("CreatedAt");
 
                     b.HasIndex("ParentJobId", "Status");
+
+                    b.HasIndex("ScheduleName", "ScheduledFireTime")
+                        .IsUnique();
 
                     b.HasIndex("Status", "Seq");
 
@@ -420,6 +429,88 @@ namespace BatchPortal.Engine.Storage.Migrations
                     b.HasIndex("JobId");
 
                     b.ToTable("JobStatusChanges");
+                });
+
+            modelBuilder.Entity("BatchPortal.Engine.Domain.Schedule", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Description")
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("EndDate")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Expression")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("JobDefinition")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("JobName")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("JobQueue")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("LastFireTime")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("LastRunNote")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("MissedRunPolicy")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("OverlapPolicy")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Overrides")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Parameters")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RetryStrategy")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("StartDate")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("TimeZone")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Timeout")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.ToTable("Schedules");
                 });
 
             modelBuilder.Entity("BatchPortal.Engine.Storage.LogEvent", b =>
