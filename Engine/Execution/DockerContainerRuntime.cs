@@ -145,6 +145,14 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
         }
         catch (DockerApiException ex)
         {
+            // The attempt fails and a retry makes its own container: one that never started would stay in "Created"
+            // for good, since only running jobs are looked after. (A privileged container on an engine without every
+            // capability is such a case.)
+            if (!_options.KeepContainers)
+            {
+                await RemoveQuietlyAsync(id);
+            }
+
             throw new ContainerStartException($"CannotStartContainerError: {DockerMessage(ex)}", ex);
         }
 
@@ -261,6 +269,18 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
     }
 
     public void Dispose() => _client.Dispose();
+
+    private async Task RemoveQuietlyAsync(string containerId)
+    {
+        try
+        {
+            await RemoveAsync(containerId, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is DockerApiException or ContainerRuntimeUnavailableException)
+        {
+            // Best effort: the start failure is what the caller needs to hear about.
+        }
+    }
 
     internal static (string Image, string Tag) SplitImage(string image)
     {

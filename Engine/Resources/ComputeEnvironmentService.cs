@@ -361,6 +361,20 @@ public sealed class ComputeEnvironmentService(
             }
         }
 
+        foreach (var type in cr.InstanceTypes.Where(t => !InstanceTypes.IsKnown(t)))
+        {
+            errors.Add(new("computeResources.instanceTypes", $"Instance type '{type}' is not offered: use optimal, a family (m4, c4, r4) or a size such as m4.large."));
+        }
+
+        if (cr.AllocationStrategy is { } strategy && !InstanceTypes.AllocationStrategies.Contains(strategy))
+        {
+            errors.Add(new("computeResources.allocationStrategy", $"Allocation strategy must be one of {string.Join(", ", InstanceTypes.AllocationStrategies)}, not '{strategy}'."));
+        }
+        else if (cr.AllocationStrategy?.StartsWith("SPOT_", StringComparison.Ordinal) == true && !string.Equals(cr.Type, "SPOT", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add(new("computeResources.allocationStrategy", $"Allocation strategy {cr.AllocationStrategy} is for Spot; On-Demand uses BEST_FIT or BEST_FIT_PROGRESSIVE."));
+        }
+
         if (cr.BidPercentage is < 0 or > 100)
         {
             errors.Add(new("computeResources.bidPercentage", $"Maximum price must be a percentage from 0 to 100, not {cr.BidPercentage}."));

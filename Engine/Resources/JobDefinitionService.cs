@@ -182,6 +182,47 @@ public sealed partial class JobDefinitionService(
             errors.Add(new($"{prefix}.environment", $"Environment variable {dup.Key} is given more than once."));
         }
 
+        var ulimitNames = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var u in c.Ulimits)
+        {
+            if (!UlimitNames.Contains(u.Name ?? string.Empty))
+            {
+                errors.Add(new($"{prefix}.ulimits", $"Ulimit '{u.Name}' is not one Docker knows: {string.Join(", ", UlimitNames)}."));
+            }
+            else if (!ulimitNames.Add(u.Name!))
+            {
+                errors.Add(new($"{prefix}.ulimits", $"Ulimit {u.Name} is given more than once."));
+            }
+
+            if (u.SoftLimit < 0 || u.HardLimit < 0 || u.SoftLimit > u.HardLimit)
+            {
+                errors.Add(new($"{prefix}.ulimits", $"Ulimit {u.Name}: the soft limit ({u.SoftLimit}) must be between 0 and the hard limit ({u.HardLimit})."));
+            }
+        }
+
+        var volumeNames = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var volume in c.Volumes)
+        {
+            if (string.IsNullOrWhiteSpace(volume.Name) || volume.Name.Length > 255 || !VolumeName().IsMatch(volume.Name))
+            {
+                errors.Add(new($"{prefix}.volumes", $"Volume name '{volume.Name}' must be 1 to 255 letters, digits, hyphens and underscores."));
+            }
+            else if (!volumeNames.Add(volume.Name))
+            {
+                errors.Add(new($"{prefix}.volumes", $"Volume {volume.Name} is given more than once."));
+            }
+
+            if (volume.Host?.SourcePath is { } source && !source.StartsWith('/'))
+            {
+                errors.Add(new($"{prefix}.volumes", $"Volume {volume.Name}: the source path '{source}' must be an absolute path on the Docker host."));
+            }
+        }
+
+        if (c.User is { Length: > 0 } user && !UserPattern().IsMatch(user))
+        {
+            errors.Add(new($"{prefix}.user", $"User '{user}' must be a user name or uid, optionally with :group or :gid."));
+        }
+
         foreach (var mount in c.MountPoints)
         {
             if (!c.Volumes.Any(v => v.Name == mount.SourceVolume))
@@ -311,6 +352,16 @@ public sealed partial class JobDefinitionService(
         await events.PublishAsync(new ResourceChanged("job-definition", definition.Name));
         return definition;
     }
+
+    /// <summary>The ulimit names Docker accepts.</summary>
+    public static readonly string[] UlimitNames =
+        ["core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"];
+
+    [GeneratedRegex("^[A-Za-z0-9_-]+$")]
+    private static partial Regex VolumeName();
+
+    [GeneratedRegex("^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")]
+    private static partial Regex UserPattern();
 
     [GeneratedRegex("^[A-Za-z0-9_:./#@-]+$")]
     private static partial Regex ImagePattern();

@@ -136,13 +136,18 @@ public sealed partial class RateExpression : ScheduleExpression
 
     public override IEnumerable<DateTimeOffset> Occurrences(DateTimeOffset after, TimeZoneInfo zone, DateTimeOffset anchor)
     {
+        // On whole minutes, where the trigger fires (TriggerCron): a fire time at 10:00:30 is never seen by a 10:00
+        // trigger. The anchor itself is the first fire time, as a StartDate is in EventBridge.
+        anchor = WholeMinute(anchor);
         var period = Period;
-        var k = after < anchor ? 1 : (long)Math.Floor((after - anchor) / period) + 1;
+        var k = after < anchor ? 0 : (long)Math.Floor((after - anchor) / period) + 1;
         while (true)
         {
             yield return anchor + (period * k++);
         }
     }
+
+    private static DateTimeOffset WholeMinute(DateTimeOffset t) => new(t.Ticks - (t.Ticks % TimeSpan.TicksPerMinute), t.Offset);
 
     public override string Describe() => Value == 1 ? $"every {Unit}" : $"every {Value} {Unit}s";
 
@@ -315,8 +320,9 @@ public sealed partial class CronScheduleExpression : ScheduleExpression
     public override string Describe()
     {
         var (minutes, hours, dom, month, dow) = (_fields[0], _fields[1], _fields[2], _fields[3], _fields[4]);
+        var eventBridge = Text.StartsWith("cron(", StringComparison.OrdinalIgnoreCase);
         string when;
-        if (minutes.StartsWith("*/", StringComparison.Ordinal) && hours == "*")
+        if ((minutes.StartsWith("*/", StringComparison.Ordinal) || minutes.StartsWith("0/", StringComparison.Ordinal)) && hours == "*")
         {
             when = $"every {minutes[2..]} minutes";
         }
@@ -338,14 +344,18 @@ public sealed partial class CronScheduleExpression : ScheduleExpression
         }
         else
         {
-            return $"cron {Text}";
+            return eventBridge ? Text : $"cron {Text}";
         }
 
         var days = (dom, dow.ToUpperInvariant()) switch
         {
-            ("?" or "*", "?" or "*") => "every day",
-            (_, "MON-FRI") or (_, "2-6") when Text.StartsWith("cron(", StringComparison.OrdinalIgnoreCase) => "on weekdays",
-            (_, "1-5" or "MON-FRI") => "on weekdays",
+            // "every day" reads well only after a time of day: not "every 5 minutes every day".
+            ("?" or "*", "?" or "*") => when.StartsWith("at ", StringComparison.Ordinal) && !when.StartsWith("at minute", StringComparison.Ordinal) ? "every day" : null,
+            (_, "MON-FRI") => "on weekdays",
+
+            // EventBridge numbers days from 1 = Sunday: its 1-5 is Sunday to Thursday.
+            (_, "2-6") when eventBridge => "on weekdays",
+            (_, "1-5") when !eventBridge => "on weekdays",
             (_, "SAT,SUN" or "SUN,SAT") => "on weekends",
             ("?" or "*", var d) => $"on {DescribeDays(d)}",
             ("L", _) => "on the last day of the month",
@@ -353,7 +363,7 @@ public sealed partial class CronScheduleExpression : ScheduleExpression
         };
         var months = month == "*" ? string.Empty : $" in month {month}";
         var years = _fields[5] == "*" ? string.Empty : $" in {_fields[5]}";
-        return $"{when} {days}{months}{years}";
+        return $"{when}{(days is null ? string.Empty : " " + days)}{months}{years}";
     }
 
     private string DescribeDays(string dow)

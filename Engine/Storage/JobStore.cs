@@ -354,13 +354,20 @@ public sealed class JobStore(
         return true;
     }
 
-    /// <summary>PENDING jobs that wait for a job that FAILED: they fail too, without running.</summary>
+    /// <summary>
+    /// PENDING jobs that wait for a job that FAILED: they fail too, without running. An N_TO_N edge names a child
+    /// (<c>&lt;parent&gt;:&lt;index&gt;</c>) that exists only once its array has spawned; an array that failed before that
+    /// (cancelled, or its own dependency failed) never makes it, so the edge counts as failed.
+    /// </summary>
     public async Task<IReadOnlyList<string>> PendingWithFailedDependencyAsync(int limit, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var failedUnspawned = db.Jobs.Where(p => p.Status == JobStatus.Failed && p.ArraySize != null && !p.ChildrenSpawned);
         return await db.Jobs.AsNoTracking()
             .Where(j => j.Status == JobStatus.Pending && !(j.ArraySize != null && j.ChildrenSpawned))
-            .Where(j => db.JobDependencyEdges.Any(e => e.JobId == j.Id && db.Jobs.Any(d => d.Id == e.DependsOnJobId && d.Status == JobStatus.Failed)))
+            .Where(j => db.JobDependencyEdges.Any(e => e.JobId == j.Id
+                && (db.Jobs.Any(d => d.Id == e.DependsOnJobId && d.Status == JobStatus.Failed)
+                    || failedUnspawned.Any(p => e.DependsOnJobId.StartsWith(p.Id + ":")))))
             .OrderBy(j => j.Seq)
             .Select(j => j.Id)
             .Take(limit)

@@ -29,6 +29,11 @@ internal sealed class AwsRequest(JsonElement body)
             }
         }
 
+        if (!System.Text.Unicode.Utf8.IsValid(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)))
+        {
+            return new ValidationFailed("body", "The request body is not valid UTF-8.");
+        }
+
         if (buffer.Length == 0 || Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length).Trim().Length == 0)
         {
             return new AwsRequest(JsonDocument.Parse("{}").RootElement.Clone());
@@ -54,22 +59,27 @@ internal sealed class AwsRequest(JsonElement body)
     public Result<T> Bind<T>()
         where T : new()
     {
-        // AWS reads a member set to null as a member left out, and the SDKs never send null inside a list. Without this,
-        // null would replace a list's empty default (or sit in it) and reach the engine, which answered with a 500.
-        var node = JsonNode.Parse(Body.GetRawText());
-        if (WithoutNulls(node, "$") is { } nullInList)
-        {
-            return new ValidationFailed(nullInList, $"Invalid value for {nullInList}: a list cannot contain null.");
-        }
-
         try
         {
+            // AWS reads a member set to null as a member left out, and the SDKs never send null inside a list. Without
+            // this, null would replace a list's empty default (or sit in it) and reach the engine, which answered 500.
+            var node = JsonNode.Parse(Body.GetRawText());
+            if (WithoutNulls(node, "$") is { } nullInList)
+            {
+                return new ValidationFailed(nullInList, $"Invalid value for {nullInList}: a list cannot contain null.");
+            }
+
             return node.Deserialize<T>(AwsJson.Options) ?? new T();
         }
         catch (JsonException ex)
         {
             var member = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "the request" : ex.Path.TrimStart('$', '.');
             return new ValidationFailed(member, $"Invalid value for {member}: {Expected(ex)}");
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // Text that is JSON but not Unicode (a lone surrogate such as "\ud800"), or a member named twice.
+            return new ValidationFailed("body", $"The request body cannot be read: {ex.Message}");
         }
     }
 

@@ -42,7 +42,11 @@ public partial class CreateComputeEnvironment
 
     internal int? BidPercentage { get; set; }
 
-    internal string InstanceTypes { get; set; } = "optimal";
+    internal IReadOnlyCollection<string> InstanceTypes { get; set; } = ["optimal"];
+
+    internal string? AllocationStrategy { get; set; }
+
+    internal List<NameValue> Tags { get; } = [];
 
     internal int MinvCpus { get; set; }
 
@@ -66,6 +70,7 @@ public partial class CreateComputeEnvironment
         ServiceRole = ServiceRole,
         UnmanagedvCpus = IsManaged ? null : UnmanagedvCpus,
         DockerEndpoint = DockerEndpoint,
+        Tags = Tags.Count > 0 ? NameValue.ToDictionary(Tags) : null,
         ComputeResources = IsManaged
             ? new ComputeResources
             {
@@ -74,7 +79,8 @@ public partial class CreateComputeEnvironment
                 DesiredvCpus = DesiredvCpus,
                 MaxvCpus = MaxvCpus,
                 BidPercentage = ProvisioningModel == "SPOT" ? BidPercentage : null,
-                InstanceTypes = [.. InstanceTypes.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries)],
+                InstanceTypes = [.. InstanceTypes],
+                AllocationStrategy = AllocationStrategy,
                 InstanceRole = InstanceRole,
                 Ec2KeyPair = string.IsNullOrWhiteSpace(KeyPair) ? null : KeyPair,
             }

@@ -35,6 +35,10 @@ public partial class CreateJobQueue
 
     internal List<string> Connected { get; } = [];
 
+    internal List<JobStateTimeLimitAction> TimeLimitActions { get; } = [];
+
+    internal List<NameValue> Tags { get; } = [];
+
     private IEnumerable<ComputeEnvironment> Available =>
         _environments.Where(c => c.Status == ResourceStatus.Valid && !Connected.Contains(c.Name));
 
@@ -46,7 +50,18 @@ public partial class CreateJobQueue
         Priority = Priority,
         State = Enabled ? "ENABLED" : "DISABLED",
         ComputeEnvironmentOrder = [.. Connected.Select((n, i) => new ComputeEnvironmentOrder { Order = i + 1, ComputeEnvironment = n })],
+        JobStateTimeLimitActions = [.. TimeLimitActions.Select(a => new JobStateTimeLimitAction { Reason = a.Reason, MaxTimeSeconds = a.MaxTimeSeconds, State = "RUNNABLE", Action = "CANCEL" })],
+        Tags = Tags.Count > 0 ? NameValue.ToDictionary(Tags) : null,
     };
+
+    private void AddAction() =>
+        TimeLimitActions.Add(new JobStateTimeLimitAction { Reason = JobQueueService.TimeLimitReasons[1], MaxTimeSeconds = 3600 });
+
+    private void RemoveAction(int index)
+    {
+        TimeLimitActions.RemoveAt(index);
+        Revalidate();
+    }
 
     private void Add(string name)
     {

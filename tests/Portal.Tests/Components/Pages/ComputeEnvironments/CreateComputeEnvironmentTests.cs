@@ -190,7 +190,8 @@ public class CreateComputeEnvironmentTests
         cut.Find("#ce-name").Input("ce-one");
         cut.Radio("Spot").Click();
         cut.InputLabelled("Maximum Price").Change("60");
-        cut.InputLabelled("Allowed instance types").Change("m5.large, c5.xlarge");
+        var wizard = cut.FindComponent<CreateComputeEnvironment>();
+        await wizard.InvokeAsync(() => wizard.Instance.InstanceTypes = ["m4.large", "c4.xlarge"]);
         cut.Find("#ce-min").Change("1");
         cut.Find("#ce-desired").Change("2");
         cut.Find("#ce-max").Change("16");
@@ -209,7 +210,7 @@ public class CreateComputeEnvironmentTests
         Assert.Equal("SPOT", resources.Type);
         Assert.Equal((1, 2, 16), (resources.MinvCpus, resources.DesiredvCpus, resources.MaxvCpus));
         Assert.Equal(60, resources.BidPercentage);
-        Assert.Equal(["m5.large", "c5.xlarge"], resources.InstanceTypes);
+        Assert.Equal(["m4.large", "c4.xlarge"], resources.InstanceTypes);
         Assert.Equal("ecsInstanceRole", resources.InstanceRole);
     }
 
