@@ -26,6 +26,7 @@ public static class EngineServiceCollectionExtensions
         services.AddOptions<BatchOptions>().BindConfiguration(BatchOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SchedulerOptions>().BindConfiguration(SchedulerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<DockerOptions>().BindConfiguration(DockerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
 
@@ -67,6 +68,8 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<DockerHealth>();
         services.AddHostedService(sp => sp.GetRequiredService<DockerHealth>());
         services.AddHostedService<DispatchLoop>();
+        services.AddSingleton<RetentionPurge>();
+        services.AddHostedService<RetentionRegistration>();
         services.AddSingleton<Schedules.ScheduleService>();
         services.AddSingleton<Schedules.ScheduleRunner>();
         services.AddSingleton<Schedules.ScheduleTriggers>();
