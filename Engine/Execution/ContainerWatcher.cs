@@ -123,21 +123,28 @@ public sealed class ContainerWatcher(
 
     private async Task StoreLogsAsync(IContainerRuntime runtime, string jobId, int attempt, string containerId, CancellationToken ct)
     {
-        // After a restart, continue where the stored log ends. Docker's `since` has one-second steps, so lines up to the
-        // last stored timestamp are skipped here.
+        // After a restart, continue where the stored log ends. Docker's `since` has one-second steps, and the store keeps
+        // milliseconds while Docker's timestamps have nanoseconds, so a timestamp cannot tell a stored line from a new one
+        // in that second. What Docker sends again from that second starts with the lines stored from it, in the same
+        // order: those are skipped by count.
         var last = await logs.LastTimestampAsync(jobId, attempt, ct);
+        DateTimeOffset? since = last is { } l ? DateTimeOffset.FromUnixTimeSeconds(l.ToUnixTimeSeconds()) : null;
+        var stored = since is { } s ? await logs.CountSinceAsync(jobId, attempt, s, ct) : 0;
         var lines = Channel.CreateUnbounded<LogLine>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var reader = Task.Run(
             async () =>
             {
                 try
                 {
-                    await foreach (var line in runtime.ReadLogsAsync(containerId, last, follow: true, ct))
+                    await foreach (var line in runtime.ReadLogsAsync(containerId, since, follow: true, ct))
                     {
-                        if (last is null || line.Timestamp > last)
+                        if (stored > 0)
                         {
-                            await lines.Writer.WriteAsync(line, ct);
+                            stored--;
+                            continue;
                         }
+
+                        await lines.Writer.WriteAsync(line, ct);
                     }
 
                     lines.Writer.Complete();

@@ -156,8 +156,7 @@ public sealed class ComputeEnvironmentService(
             Name = r.ComputeEnvironmentName!,
             Type = managed ? ComputeEnvironmentType.Managed : ComputeEnvironmentType.Unmanaged,
             State = ParseState(r.State) ?? ResourceState.Enabled,
-            Status = ResourceStatus.Valid,
-            StatusReason = "ComputeEnvironment Healthy",
+            Status = ResourceStatus.Creating,
             ServiceRole = NullIfEmpty(r.ServiceRole),
             ComputeResources = resources,
             UnmanagedvCpus = managed ? null : r.UnmanagedvCpus,
@@ -183,6 +182,11 @@ public sealed class ComputeEnvironmentService(
             return new ValidationFailed("computeEnvironmentName", $"A compute environment named {ce.Name} already exists.");
         }
 
+        // CREATING → VALID, as AWS reports it; here there is nothing to provision, so the second step follows at once.
+        await ChangedAsync(ce.Name);
+        ce.Status = ResourceStatus.Valid;
+        ce.StatusReason = "ComputeEnvironment Healthy";
+        await db.SaveChangesAsync(ct);
         await ChangedAsync(ce.Name);
         return ce;
     }
@@ -320,6 +324,11 @@ public sealed class ComputeEnvironmentService(
             return new ResourceConflict($"Cannot delete compute environment {name}: {busy} job(s) still run on it.");
         }
 
+        // DELETING → gone, as AWS reports it.
+        ce.Status = ResourceStatus.Deleting;
+        ce.StatusReason = "Deleting";
+        await db.SaveChangesAsync(ct);
+        await ChangedAsync(name);
         db.ComputeEnvironments.Remove(ce);
         await db.SaveChangesAsync(ct);
         await ChangedAsync(name);

@@ -39,6 +39,7 @@ public sealed class UpdateJobQueueRequest
 /// <summary>Job queues: the rules, and the writes that follow them.</summary>
 public sealed class JobQueueService(
     IDbContextFactory<BatchDbContext> dbFactory,
+    JobStore jobs,
     IJobEventPublisher events,
     DispatchSignal dispatchSignal,
     TimeProvider time)
@@ -157,8 +158,7 @@ public sealed class JobQueueService(
         {
             Name = r.JobQueueName!,
             State = ComputeEnvironmentService.ParseState(r.State) ?? ResourceState.Enabled,
-            Status = ResourceStatus.Valid,
-            StatusReason = "JobQueue Healthy",
+            Status = ResourceStatus.Creating,
             Priority = r.Priority!.Value,
             ComputeEnvironmentOrder = order,
             JobStateTimeLimitActions = r.JobStateTimeLimitActions,
@@ -175,6 +175,11 @@ public sealed class JobQueueService(
             return new ValidationFailed("jobQueueName", $"A job queue named {queue.Name} already exists.");
         }
 
+        // CREATING → VALID, as AWS reports it.
+        await ChangedAsync(queue.Name);
+        queue.Status = ResourceStatus.Valid;
+        queue.StatusReason = "JobQueue Healthy";
+        await db.SaveChangesAsync(ct);
         await ChangedAsync(queue.Name);
         return queue;
     }
@@ -257,8 +262,22 @@ public sealed class JobQueueService(
             return new ResourceConflict($"Cannot delete job queue {name}: disable it first.");
         }
 
+        // DELETING → gone, as AWS reports it. Jobs left in the queue that have not started fail with AWS's reason.
+        queue.Status = ResourceStatus.Deleting;
+        queue.StatusReason = "Deleting";
+        await db.SaveChangesAsync(ct);
+        await ChangedAsync(name);
         db.JobQueues.Remove(queue);
         await db.SaveChangesAsync(ct);
+        var waiting = await db.Jobs.AsNoTracking()
+            .Where(j => j.QueueName == name && (j.Status == JobStatus.Submitted || j.Status == JobStatus.Pending || j.Status == JobStatus.Runnable))
+            .Select(j => new { j.Id, j.Status })
+            .ToListAsync(ct);
+        foreach (var job in waiting)
+        {
+            await jobs.TryTransitionAsync(job.Id, job.Status, JobStatus.Failed, "JobQueue deleted", ct: ct);
+        }
+
         await ChangedAsync(name);
         return true;
     }

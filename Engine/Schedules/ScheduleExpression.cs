@@ -264,7 +264,8 @@ public sealed partial class CronScheduleExpression : ScheduleExpression
 
             if (_year(local.Year))
             {
-                yield return t;
+                // Cronos gives the zone's offset; fire times are instants, and shown and stored as UTC like every other.
+                yield return t.ToUniversalTime();
                 from = t;
             }
             else

@@ -126,6 +126,13 @@ public sealed class LogStore(IDbContextFactory<BatchDbContext> dbFactory, IJobEv
         return new LogStreamInfo(name, jobId, attempt, startedAt, stats?.First, stats?.Last, stats?.Bytes ?? 0);
     }
 
+    /// <summary>How many of an attempt's stored lines have a timestamp at or after <paramref name="since"/>.</summary>
+    public async Task<int> CountSinceAsync(string jobId, int attempt, DateTimeOffset since, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.LogEvents.AsNoTracking().CountAsync(l => l.JobId == jobId && l.Attempt == attempt && l.Timestamp >= since, ct);
+    }
+
     public async Task<DateTimeOffset?> LastTimestampAsync(string jobId, int attempt, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
