@@ -9,11 +9,14 @@
 #      no iptables and no bridge; its log is /tmp/batchportal-dockerd.log and it is left running),
 #   b. the local test image batchportal/busybox:latest, built from Debian's busybox-static with
 #      `docker import` (no registry is needed or used),
-#   c. Chromium (/usr/bin/chromium, exported as BATCHPORTAL_CHROMIUM for the browser tests).
+#   c. Chromium (/usr/bin/chromium, exported as BATCHPORTAL_CHROMIUM for the browser tests),
+#   d. the npm packages of tests/Api.Tests/js (`npm ci`; Node.js 20+ and npm must already be on PATH,
+#      and under CI=true their absence stops the run),
+#   e. the aws CLI (Debian's awscli when `aws` is not on PATH), which the API tests drive.
 # Every step is idempotent and takes well under a second when things are already in place.
 #
 # Environment:
-#   BATCHPORTAL_SETUP_ONLY=1   do steps a-c only and stop before `dotnet test` (exit 0 when provisioning worked).
+#   BATCHPORTAL_SETUP_ONLY=1   do steps a-e only and stop before `dotnet test` (exit 0 when provisioning worked).
 #   BATCHPORTAL_CHROMIUM       browser to use; defaults to /usr/bin/chromium.
 #   CI                         passed through unchanged to the tests.
 #
@@ -29,6 +32,7 @@ DOCKERD_LOG="/tmp/batchportal-dockerd.log"
 RESULTS="$ROOT/tests/TestResults"
 
 if [ -n "${CI+x}" ]; then export CI; fi
+is_ci() { case "${CI:-}" in ""|false|0) return 1 ;; *) return 0 ;; esac; }
 export DOTNET_NOLOGO="${DOTNET_NOLOGO:-1}"
 export DOTNET_CLI_TELEMETRY_OPTOUT="${DOTNET_CLI_TELEMETRY_OPTOUT:-1}"
 
@@ -195,14 +199,54 @@ fi
 export BATCHPORTAL_CHROMIUM
 step_end "$chromium_state"
 
-# d. Node/npm: not needed by the tests yet.
+# ---------------------------------------------------------------------------------------------- d. Node packages
+# tests/Api.Tests/js holds the AWS SDK for JavaScript scenarios (exact versions in its package-lock.json). They are
+# installed with `npm ci` when node_modules is missing or was installed from another lock file; otherwise nothing runs.
+step_begin "Node packages for tests/Api.Tests/js"
+JS_DIR="$ROOT/tests/Api.Tests/js"
+JS_STAMP="$JS_DIR/node_modules/.batchportal-lock"
+js_lock_id() {
+  if [ -f "$JS_DIR/package-lock.json" ]; then sha256sum "$JS_DIR/package-lock.json" | cut -d' ' -f1
+  else sha256sum "$JS_DIR/package.json" | cut -d' ' -f1; fi
+}
+if [ -f "$JS_STAMP" ] && [ "$(cat "$JS_STAMP")" = "$(js_lock_id)" ]; then
+  step_end "present"
+elif ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+  # Debian's own nodejs is too old for the SDK (it needs Node 20+), so it is not installed from here.
+  msg="node/npm not found: the SDK tests in tests/Api.Tests need Node.js 20+ with npm on PATH"
+  if is_ci; then die "$msg"; fi
+  say "WARNING: $msg; those tests will fail"
+  step_end "missing"
+else
+  node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+  if [ "$node_major" -lt 20 ]; then
+    msg="node $(node --version) is too old for the AWS SDK for JavaScript v3 (needs 20+)"
+    if is_ci; then die "$msg"; fi
+    say "WARNING: $msg"
+  fi
+  if [ -f "$JS_DIR/package-lock.json" ]; then npm_cmd=(ci); else npm_cmd=(install); fi
+  ( cd "$JS_DIR" && npm "${npm_cmd[@]}" --no-audit --no-fund --loglevel=error ) \
+    || die "npm ${npm_cmd[*]} failed in $JS_DIR"
+  js_lock_id >"$JS_STAMP"
+  step_end "npm ${npm_cmd[*]} done"
+fi
+
+# ---------------------------------------------------------------------------------------------- e. aws CLI
+step_begin "aws CLI"
+if command -v aws >/dev/null 2>&1; then
+  step_end "present ($(aws --version 2>&1 | cut -d' ' -f1))"
+else
+  apt_install awscli
+  command -v aws >/dev/null 2>&1 || die "aws CLI still missing after installing Debian's awscli"
+  step_end "installed ($(aws --version 2>&1 | cut -d' ' -f1))"
+fi
 
 if [ "${BATCHPORTAL_SETUP_ONLY:-}" = "1" ]; then
   say "BATCHPORTAL_SETUP_ONLY=1: provisioning done, not running dotnet test"
   exit 0
 fi
 
-# ---------------------------------------------------------------------------------------------- e. dotnet test
+# ---------------------------------------------------------------------------------------------- f. dotnet test
 command -v dotnet >/dev/null 2>&1 || die "dotnet not found on PATH (needs the .NET 10 SDK)"
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
