@@ -1,0 +1,74 @@
+using BatchPortal.Engine.Domain;
+using BatchPortal.Portal.Components.Pages.Jobs;
+using Bunit;
+
+namespace BatchPortal.Portal.Tests.Components.Pages.Jobs;
+
+public sealed class JobListTests
+{
+    [Fact]
+    public async Task Filters_CombineStatusesNamePrefixAndQueue_FromTheUrl()
+    {
+        await using var ctx = await PortalTestContext.CreateAsync();
+        var data = new BoardData(ctx);
+        await data.QueueAsync("q1");
+        await data.QueueAsync("q2");
+        await data.JobAsync("q1", "etl-a", JobStatus.Failed, exitCode: 1);
+        await data.JobAsync("q1", "etl-b", JobStatus.Succeeded, exitCode: 0);
+        await data.JobAsync("q1", "etl-c", JobStatus.Runnable);
+        await data.JobAsync("q1", "report", JobStatus.Failed, exitCode: 2);
+        await data.JobAsync("q2", "etl-d", JobStatus.Failed, exitCode: 1);
+        ctx.Navigation.NavigateTo("/jobs?queue=q1&status=FAILED,SUCCEEDED&name=etl");
+
+        var cut = ctx.RenderPage<JobList>();
+
+        Assert.Equal(["etl-b", "etl-a"], Names(cut));
+        Assert.Contains("2 job(s) match", cut.Find("[data-testid=match-count]").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Filters_ByExitCodeAndDefinition_NewestFirst()
+    {
+        await using var ctx = await PortalTestContext.CreateAsync();
+        var data = new BoardData(ctx);
+        await data.QueueAsync("q1");
+        await data.JobAsync("q1", "one", JobStatus.Failed, exitCode: 3);
+        await data.JobAsync("q1", "two", JobStatus.Failed, exitCode: 1);
+        await data.JobAsync("q1", "three", JobStatus.Failed, exitCode: 3);
+        ctx.Navigation.NavigateTo("/jobs?exit=3&definition=def:1");
+
+        var cut = ctx.RenderPage<JobList>();
+
+        Assert.Equal(["three", "one"], Names(cut));
+    }
+
+    [Fact]
+    public async Task Filter_ShowsAnError_WhenAStatusIsUnknown()
+    {
+        await using var ctx = await PortalTestContext.CreateAsync();
+        ctx.Navigation.NavigateTo("/jobs?status=DONE");
+
+        var cut = ctx.RenderPage<JobList>();
+
+        Assert.Contains("Status 'DONE' is not a job status.", cut.Markup, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task List_LeavesArrayChildrenOut_AndUpdatesLive()
+    {
+        await using var ctx = await PortalTestContext.CreateAsync();
+        var data = new BoardData(ctx);
+        await data.QueueAsync("q1");
+        var parent = await data.JobAsync("q1", "array", JobStatus.Submitted, arraySize: 3);
+        await data.SpawnAsync(parent.Id);
+        var cut = ctx.RenderPage<JobList>();
+        Assert.Equal(["array"], Names(cut));
+
+        await data.JobAsync("q1", "later", JobStatus.Runnable);
+
+        cut.WaitForAssertion(() => Assert.Equal(["later", "array"], Names(cut)), TimeSpan.FromSeconds(5));
+    }
+
+    private static List<string> Names(IRenderedComponent<Microsoft.AspNetCore.Components.IComponent> cut) =>
+        [.. cut.FindAll("[data-testid=job-row] td:nth-child(2)").Select(td => td.TextContent.Trim())];
+}
