@@ -242,15 +242,23 @@ public sealed class JobStore(
         }
 
         apply?.Invoke(job, db);
+        var versionRead = job.Version;
         job.Version++;
         db.JobStatusChanges.Add(new JobStatusChange { JobId = jobId, From = expectedFrom, To = to, Reason = job.StatusReason, At = now });
         try
         {
             await db.SaveChangesAsync(ct);
         }
-        catch (DbUpdateConcurrencyException)
+        catch (DbUpdateException ex)
         {
-            var actual = await CurrentStatusAsync(jobId, ct);
+            // A lost race: usually the job row's version check fails, but when the winner wrote the same other row
+            // first (two placements both adding attempt N), that row's unique key fails before the job row is reached.
+            var (actual, version) = await CurrentStatusAsync(jobId, ct);
+            if (ex is not DbUpdateConcurrencyException && version == versionRead)
+            {
+                throw;
+            }
+
             logger.TransitionNotApplied(jobId, expectedFrom, to, actual);
             return TransitionResult.NotApplied(actual);
         }
@@ -487,65 +495,40 @@ public sealed class JobStore(
     }
 
     /// <summary>Records on a spawned array parent that it was cancelled or terminated, so its final state carries the reason.</summary>
-    public async Task<bool> FlagArrayParentStoppedAsync(string parentId, bool terminated, string reason, CancellationToken ct = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var parent = await db.Jobs.FirstOrDefaultAsync(j => j.Id == parentId && j.ArraySize != null && j.Status == JobStatus.Pending, ct);
-        if (parent is null)
+    public Task<bool> FlagArrayParentStoppedAsync(string parentId, bool terminated, string reason, CancellationToken ct = default) =>
+        FlagAsync(parentId, JobStatus.Pending, j => j.ArraySize != null, j =>
         {
-            return false;
-        }
-
-        parent.IsCancelled |= !terminated;
-        parent.IsTerminated |= terminated;
-        parent.TerminationReason = reason;
-        parent.Version++;
-        try
-        {
-            await db.SaveChangesAsync(ct);
-            return true;
-        }
-        catch (DbUpdateConcurrencyException)
-        {
-            return false;
-        }
-    }
+            j.IsCancelled |= !terminated;
+            j.IsTerminated |= terminated;
+            j.TerminationReason = reason;
+        }, ct);
 
     /// <summary>Flags a RUNNING job whose attempt ran out of time; false when it is no longer running.</summary>
-    public async Task<bool> MarkTimedOutAsync(string jobId, CancellationToken ct = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var job = await db.Jobs.FirstOrDefaultAsync(j => j.Id == jobId && j.Status == JobStatus.Running, ct);
-        if (job is null)
-        {
-            return false;
-        }
-
-        job.TimedOut = true;
-        job.Version++;
-        try
-        {
-            await db.SaveChangesAsync(ct);
-            return true;
-        }
-        catch (DbUpdateConcurrencyException)
-        {
-            return false;
-        }
-    }
+    public Task<bool> MarkTimedOutAsync(string jobId, CancellationToken ct = default) =>
+        FlagAsync(jobId, JobStatus.Running, _ => true, j => j.TimedOut = true, ct);
 
     /// <summary>Flags a RUNNING job as being terminated, so that its stop is not taken for a failure to retry.</summary>
-    public async Task<bool> MarkTerminatingAsync(string jobId, string reason, CancellationToken ct = default)
+    public Task<bool> MarkTerminatingAsync(string jobId, string reason, CancellationToken ct = default) =>
+        FlagAsync(jobId, JobStatus.Running, _ => true, j =>
+        {
+            j.IsTerminated = true;
+            j.TerminationReason = reason;
+        }, ct);
+
+    /// <summary>
+    /// Sets flags on a job that is (still) in <paramref name="status"/>, compare-and-set on its version; not a
+    /// transition, so no history row. False when the job moved on or another writer came first.
+    /// </summary>
+    private async Task<bool> FlagAsync(string jobId, JobStatus status, Func<Job, bool> applies, Action<Job> set, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var job = await db.Jobs.FirstOrDefaultAsync(j => j.Id == jobId && j.Status == JobStatus.Running, ct);
-        if (job is null)
+        var job = await db.Jobs.FirstOrDefaultAsync(j => j.Id == jobId && j.Status == status, ct);
+        if (job is null || !applies(job))
         {
             return false;
         }
 
-        job.IsTerminated = true;
-        job.TerminationReason = reason;
+        set(job);
         job.Version++;
         try
         {
@@ -558,9 +541,10 @@ public sealed class JobStore(
         }
     }
 
-    private async Task<JobStatus> CurrentStatusAsync(string jobId, CancellationToken ct)
+    private async Task<(JobStatus Status, long Version)> CurrentStatusAsync(string jobId, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        return await db.Jobs.Where(j => j.Id == jobId).Select(j => j.Status).FirstAsync(ct);
+        var row = await db.Jobs.Where(j => j.Id == jobId).Select(j => new { j.Status, j.Version }).FirstAsync(ct);
+        return (row.Status, row.Version);
     }
 }

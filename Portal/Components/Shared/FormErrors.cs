@@ -1,4 +1,5 @@
 using BatchPortal.Engine.Domain;
+using MudBlazor;
 
 namespace BatchPortal.Portal.Components.Shared;
 
@@ -14,6 +15,26 @@ public sealed class FormErrors
     public void Set(IReadOnlyList<FieldError> errors) => _errors = errors;
 
     public void Clear() => _errors = [];
+
+    /// <summary>
+    /// Shows what a save returned: field errors inline, any other error (a name taken meanwhile, a resource in use) as a
+    /// message. True when it succeeded.
+    /// </summary>
+    public bool Accept<T>(Result<T> result, ISnackbar snackbar)
+    {
+        switch (result.Error)
+        {
+            case ValidationFailed failed:
+                Set(failed.Errors);
+                return false;
+            case { } error:
+                snackbar.Add(error.Message, Severity.Error);
+                return false;
+            default:
+                Clear();
+                return true;
+        }
+    }
 
     public bool Has(string field) => _errors.Any(e => e.Field == field || e.Field.StartsWith(field + "[", StringComparison.Ordinal));
 

@@ -114,15 +114,8 @@ public partial class CreateComputeEnvironment
         try
         {
             var result = await Environments.CreateAsync(ToRequest());
-            if (result.Error is ValidationFailed failed)
+            if (!Errors.Accept(result, Snackbar))
             {
-                Errors.Set(failed.Errors);
-                return;
-            }
-
-            if (result.Error is { } error)
-            {
-                Snackbar.Add(error.Message, Severity.Error);
                 return;
             }
 

@@ -340,15 +340,8 @@ public partial class CreateJobDefinition
         try
         {
             var result = await Definitions.RegisterAsync(request);
-            if (result.Error is ValidationFailed failed)
+            if (!Errors.Accept(result, Snackbar))
             {
-                Errors.Set(failed.Errors);
-                return;
-            }
-
-            if (result.Error is { } error)
-            {
-                Snackbar.Add(error.Message, Severity.Error);
                 return;
             }
 

@@ -103,15 +103,8 @@ public partial class CreateJobQueue
         try
         {
             var result = await Queues.CreateAsync(ToRequest());
-            if (result.Error is ValidationFailed failed)
+            if (!Errors.Accept(result, Snackbar))
             {
-                Errors.Set(failed.Errors);
-                return;
-            }
-
-            if (result.Error is { } error)
-            {
-                Snackbar.Add(error.Message, Severity.Error);
                 return;
             }
 

@@ -202,15 +202,8 @@ public partial class SubmitJob
         try
         {
             var result = await Jobs.SubmitAsync(ToRequest());
-            if (result.Error is ValidationFailed failed)
+            if (!Errors.Accept(result, Snackbar))
             {
-                Errors.Set(failed.Errors);
-                return;
-            }
-
-            if (result.Error is { } error)
-            {
-                Snackbar.Add(error.Message, Severity.Error);
                 return;
             }
 

@@ -150,15 +150,8 @@ public sealed partial class EditSchedule
         try
         {
             var result = EditName is null ? await Schedules.CreateAsync(ToRequest()) : await Schedules.UpdateAsync(EditName, ToRequest());
-            if (result.Error is ValidationFailed failed)
+            if (!Errors.Accept(result, Snackbar))
             {
-                Errors.Set(failed.Errors);
-                return;
-            }
-
-            if (result.Error is { } error)
-            {
-                Snackbar.Add(error.Message, Severity.Error);
                 return;
             }
 
