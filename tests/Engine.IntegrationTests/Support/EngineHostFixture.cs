@@ -30,11 +30,15 @@ public sealed class EngineHostFixture : IAsyncLifetime
 
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "batchportal-integration", Guid.NewGuid().ToString("N"));
     private readonly ConcurrentQueue<string> _log = new();
+    private readonly JumpableClock _clock = JumpableClock.Start();
     private IHost? _host;
     private DockerClient? _docker;
 
     /// <summary>Unique per run: it labels the containers, so a sweep after a failed run touches no one else's.</summary>
     public string ComputeEnvironment { get; } = $"ce-it-{Guid.NewGuid():N}"[..14];
+
+    /// <summary>The engine's clock: real time, which a test may move ahead (e.g. past an attempt timeout).</summary>
+    public JumpableClock Clock => _clock;
 
     public IServiceProvider Services => _host?.Services ?? throw new InvalidOperationException("The engine host has not started.");
 
@@ -68,6 +72,9 @@ public sealed class EngineHostFixture : IAsyncLifetime
         builder.Configuration["Engine:Docker:StopGracePeriod"] = "00:00:01";
         builder.Configuration["Engine:Scheduler:PollInterval"] = "00:00:01";
         builder.Configuration["Engine:Docker:HealthCheckInterval"] = "00:00:01";
+
+        // AddBatchEngine only adds the system clock when none is registered.
+        builder.Services.AddSingleton<TimeProvider>(_clock.Provider);
         builder.AddBatchEngine();
 
         _host = builder.Build();
@@ -90,6 +97,8 @@ public sealed class EngineHostFixture : IAsyncLifetime
             await _host.StopAsync(stop.Token);
             _host.Dispose();
         }
+
+        await _clock.DisposeAsync();
 
         if (_docker is not null)
         {

@@ -88,13 +88,13 @@ internal sealed class EngineHarness : IAsyncDisposable
         return await scope.ServiceProvider.GetRequiredService<JobDispatcher>().DispatchOnceAsync(CancellationToken.None);
     }
 
-    public async Task<ComputeEnvironment> CreateComputeEnvironmentAsync(string name, int maxvCpus, string? state = null, string? dockerEndpoint = null) =>
+    public async Task<ComputeEnvironment> CreateComputeEnvironmentAsync(string name, int maxvCpus, string? state = null, string? dockerEndpoint = null, int? minvCpus = null) =>
         Ok(await Get<ComputeEnvironmentService>().CreateAsync(new CreateComputeEnvironmentRequest
         {
             ComputeEnvironmentName = name,
             Type = "MANAGED",
             State = state,
-            ComputeResources = new ComputeResources { MaxvCpus = maxvCpus },
+            ComputeResources = new ComputeResources { MaxvCpus = maxvCpus, MinvCpus = minvCpus },
             DockerEndpoint = dockerEndpoint,
         }));
 
@@ -130,6 +130,63 @@ internal sealed class EngineHarness : IAsyncDisposable
         // Distinct creation times, as real submissions have.
         Time.Advance(TimeSpan.FromMilliseconds(10));
         return job;
+    }
+
+    /// <summary>Submits <paramref name="request"/> as given; the submission must be accepted.</summary>
+    public async Task<Job> SubmitAsync(SubmitJobRequest request)
+    {
+        var job = Ok(await JobService.SubmitAsync(request));
+        Time.Advance(TimeSpan.FromMilliseconds(10));
+        return job;
+    }
+
+    /// <summary>Runs dispatch passes until one moves nothing (bounded, so a livelock fails the test instead of hanging it).</summary>
+    public async Task DispatchUntilIdleAsync()
+    {
+        for (var pass = 0; pass < 50; pass++)
+        {
+            if (!await DispatchOnceAsync())
+            {
+                return;
+            }
+        }
+
+        Assert.Fail("The dispatcher was still moving jobs after 50 passes.");
+    }
+
+    /// <summary>Does what Hangfire would for the job's current (STARTING) attempt: launches it. Returns its container.</summary>
+    public async Task<string> LaunchAsync(string jobId)
+    {
+        var attempt = (await GetJobAsync(jobId)).AttemptCount;
+        await Get<RunJob>().LaunchAsync(jobId, attempt, CancellationToken.None);
+        var job = await GetJobAsync(jobId);
+        Assert.True(job.Status == JobStatus.Running, $"Job {jobId} is {job.Status} ({job.StatusReason}) after its launch, not RUNNING.");
+        return job.Attempts.Single(a => a.Number == attempt).ContainerId!;
+    }
+
+    /// <summary>The running container of the job's current attempt exits; the watcher hands completion over, which then runs.</summary>
+    public async Task<Job> ExitAsync(string jobId, long exitCode)
+    {
+        var job = await GetJobAsync(jobId);
+        var attempt = job.AttemptCount;
+        var containerId = job.Attempts.Single(a => a.Number == attempt).ContainerId!;
+        Docker.Default.Exit(containerId, exitCode);
+        await CompleteAsync(jobId, attempt, containerId);
+        return await GetJobAsync(jobId);
+    }
+
+    /// <summary>Waits for the watcher to hand the attempt's completion to Hangfire, then runs it.</summary>
+    public async Task CompleteAsync(string jobId, int attempt, string containerId)
+    {
+        await Hangfire.WaitForAsync(c => c.Method == nameof(RunJob.CompleteAsync) && (string)c.Args[0]! == jobId && (int)c.Args[1]! == attempt);
+        await Get<RunJob>().CompleteAsync(jobId, attempt, containerId, CancellationToken.None);
+    }
+
+    /// <summary>Launches the job's current attempt and lets its container exit with <paramref name="exitCode"/>.</summary>
+    public async Task<Job> RunAsync(string jobId, long exitCode)
+    {
+        await LaunchAsync(jobId);
+        return await ExitAsync(jobId, exitCode);
     }
 
     public async Task<Job> GetJobAsync(string jobId) =>

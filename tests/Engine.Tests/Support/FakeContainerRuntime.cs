@@ -11,6 +11,8 @@ namespace BatchPortal.Engine.Tests.Support;
 internal sealed class FakeContainerRuntime(string endpoint) : IContainerRuntime
 {
     private readonly ConcurrentDictionary<string, FakeContainer> _containers = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<ContainerSpec> _created = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _waited = new(StringComparer.Ordinal);
     private int _nextId;
 
     public string Endpoint { get; } = endpoint;
@@ -21,6 +23,18 @@ internal sealed class FakeContainerRuntime(string endpoint) : IContainerRuntime
     public string? UnreachableError { get; set; }
 
     public IReadOnlyCollection<ContainerSpec> Started => [.. _containers.Values.Select(c => c.Spec)];
+
+    /// <summary>Every container ever created, removed ones included, in creation order.</summary>
+    public IReadOnlyList<ContainerSpec> Created => [.. _created];
+
+    /// <summary>Runs between "created" and "started": lets a test act while a launch is in flight.</summary>
+    public Func<ContainerSpec, Task>? BeforeStart { get; set; }
+
+    /// <summary>
+    /// Completes once the watcher waits for the container's exit. The watcher sets its timeout timer before that, so a
+    /// test that awaits this can advance the clock without racing the timer's creation.
+    /// </summary>
+    public Task WaitingForExit(string containerId) => _waited.GetOrAdd(containerId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
     public Task<HostInfo> GetHostInfoAsync(CancellationToken ct)
     {
@@ -43,18 +57,26 @@ internal sealed class FakeContainerRuntime(string endpoint) : IContainerRuntime
         return Task.FromResult<string?>(found.Key);
     }
 
-    public Task<string> CreateAndStartAsync(ContainerSpec spec, CancellationToken ct)
+    public async Task<string> CreateAndStartAsync(ContainerSpec spec, CancellationToken ct)
     {
         ThrowIfUnreachable();
         var id = $"fake{Interlocked.Increment(ref _nextId):D60}";
         _containers[id] = new FakeContainer(spec);
-        return Task.FromResult(id);
+        _created.Enqueue(spec);
+        if (BeforeStart is { } hook)
+        {
+            await hook(spec);
+        }
+
+        return id;
     }
 
     public async Task<ContainerExit> WaitAsync(string containerId, CancellationToken ct)
     {
         ThrowIfUnreachable();
-        var exitCode = await _containers[containerId].Exited.Task.WaitAsync(ct);
+        var container = _containers[containerId];
+        _waited.GetOrAdd(containerId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        var exitCode = await container.Exited.Task.WaitAsync(ct);
         return new ContainerExit(exitCode, false, null);
     }
 
@@ -71,12 +93,26 @@ internal sealed class FakeContainerRuntime(string endpoint) : IContainerRuntime
             : new ContainerState(true, 0, false, null, DateTimeOffset.UnixEpoch, null);
     }
 
+    /// <summary>
+    /// The container's output so far, from <paramref name="since"/> as Docker filters it: in whole seconds, inclusive.
+    /// It does not follow: lines written later are not seen.
+    /// </summary>
     public async IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, DateTimeOffset? since, bool follow, [EnumeratorCancellation] CancellationToken ct)
     {
         ThrowIfUnreachable();
         await Task.CompletedTask;
-        yield break;
+        var from = since is { } s ? DateTimeOffset.FromUnixTimeSeconds(s.ToUnixTimeSeconds()) : DateTimeOffset.MinValue;
+        foreach (var line in _containers.TryGetValue(containerId, out var c) ? c.Logs.ToArray() : [])
+        {
+            if (line.Timestamp >= from)
+            {
+                yield return line;
+            }
+        }
     }
+
+    /// <summary>The container writes a line (Docker's timestamps have nanosecond precision; these have ticks).</summary>
+    public void Write(string containerId, LogLine line) => _containers[containerId].Logs.Enqueue(line);
 
     public Task StopAsync(string containerId, TimeSpan grace, CancellationToken ct)
     {
@@ -94,6 +130,12 @@ internal sealed class FakeContainerRuntime(string endpoint) : IContainerRuntime
 
     public void Exit(string containerId, long exitCode) => _containers[containerId].Exited.TrySetResult(exitCode);
 
+    /// <summary>Whether the container exists and has not exited.</summary>
+    public bool IsRunning(string containerId) => _containers.TryGetValue(containerId, out var c) && !c.Exited.Task.IsCompleted;
+
+    /// <summary>Takes a container away behind the engine's back, as <c>docker rm -f</c> would.</summary>
+    public void Vanish(string containerId) => _containers.TryRemove(containerId, out _);
+
     private void ThrowIfUnreachable()
     {
         if (UnreachableError is { } error)
@@ -104,6 +146,8 @@ internal sealed class FakeContainerRuntime(string endpoint) : IContainerRuntime
 
     private sealed record FakeContainer(ContainerSpec Spec)
     {
+        public ConcurrentQueue<LogLine> Logs { get; } = new();
+
         public TaskCompletionSource<long> Exited { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

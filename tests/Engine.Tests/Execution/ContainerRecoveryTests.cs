@@ -1,0 +1,152 @@
+using BatchPortal.Engine.Domain;
+using BatchPortal.Engine.Execution;
+using BatchPortal.Engine.Jobs;
+using BatchPortal.Engine.Storage;
+using BatchPortal.Engine.Tests.Support;
+
+namespace BatchPortal.Engine.Tests.Execution;
+
+/// <summary>
+/// A restarted portal picking up the STARTING and RUNNING jobs of the previous one, by the containers' labels: each job
+/// finishes once, no container is made twice and no log line is stored twice.
+/// </summary>
+public class ContainerRecoveryTests
+{
+    private static readonly DateTimeOffset WholeSecond = new(2026, 1, 15, 9, 0, 5, TimeSpan.Zero);
+
+    private static async Task<(EngineHarness Engine, Job Job)> PlacedJobAsync(int attempts = 1)
+    {
+        var engine = await EngineHarness.CreateAsync();
+        await engine.CreateComputeEnvironmentAsync("ce", 4);
+        await engine.CreateQueueAsync("q", 1, "ce");
+        await engine.RegisterDefinitionAsync("d");
+        var job = await engine.SubmitAsync(new SubmitJobRequest { JobName = "job", JobQueue = "q", JobDefinition = "d", RetryStrategy = new RetryStrategy { Attempts = attempts } });
+        await engine.DispatchUntilIdleAsync();
+        return (engine, job);
+    }
+
+    /// <summary>What a previous portal left: the attempt's container started and, unless <paramref name="running"/> is false, the job RUNNING.</summary>
+    private static async Task<string> StartedByThePreviousPortalAsync(EngineHarness engine, string jobId, bool running = true)
+    {
+        var spec = engine.Get<RunJob>().BuildSpec(await engine.GetJobAsync(jobId), 1, 8);
+        var containerId = await engine.Docker.Default.CreateAndStartAsync(spec, CancellationToken.None);
+        if (running)
+        {
+            var now = engine.Time.GetUtcNow();
+            await engine.Jobs.TryTransitionAsync(jobId, JobStatus.Starting, JobStatus.Running, null, (j, _) =>
+            {
+                j.StartedAt = now;
+                j.Attempts.Single().ContainerId = containerId;
+                j.Attempts.Single().StartedAt = now;
+            });
+        }
+
+        return containerId;
+    }
+
+    private static Task RecoverAsync(EngineHarness engine) =>
+        engine.Get<ContainerRecovery>().RecoverAsync(engine.Docker.DefaultEndpoint, CancellationToken.None);
+
+    [Fact]
+    public async Task RecoverAsync_StoresEachLineOnce_WhenThePreviousPortalHadStoredSomeOfThem()
+    {
+        // Regression: the store keeps milliseconds and Docker nanoseconds, so a line already stored looked newer than
+        // the stored copy and was stored again after every restart.
+        var (engine, job) = await PlacedJobAsync();
+        await using var _ = engine;
+        var containerId = await StartedByThePreviousPortalAsync(engine, job.Id);
+        var first = new LogLine("stdout", WholeSecond.AddTicks(1_234), "first");
+        engine.Docker.Default.Write(containerId, first);
+        engine.Docker.Default.Write(containerId, new LogLine("stderr", WholeSecond.AddTicks(1_234), "same millisecond"));
+        engine.Docker.Default.Write(containerId, new LogLine("stdout", WholeSecond.AddMilliseconds(400), "second"));
+        engine.Docker.Default.Write(containerId, new LogLine("stdout", WholeSecond.AddSeconds(1.2), "third"));
+        await engine.Get<LogStore>().AppendAsync([new LogEvent { JobId = job.Id, Attempt = 1, Stream = first.Stream, Timestamp = first.Timestamp, Message = first.Text }]);
+        engine.Docker.Default.Exit(containerId, 0);
+
+        await RecoverAsync(engine);
+        await engine.CompleteAsync(job.Id, 1, containerId);
+
+        Assert.Equal(
+            ["first", "same millisecond", "second", "third"],
+            (await engine.Get<LogStore>().ReadAsync(job.Id, 1)).Select(l => l.Message));
+        Assert.Equal(JobStatus.Succeeded, (await engine.GetJobAsync(job.Id)).Status);
+    }
+
+    [Fact]
+    public async Task RecoverAsync_StoresNothingTwice_WhenThePreviousPortalHadStoredEveryLine()
+    {
+        var (engine, job) = await PlacedJobAsync();
+        await using var _ = engine;
+        var containerId = await StartedByThePreviousPortalAsync(engine, job.Id);
+        var lines = new[] { new LogLine("stdout", WholeSecond.AddTicks(5), "a"), new LogLine("stdout", WholeSecond.AddTicks(7_777), "b") };
+        foreach (var line in lines)
+        {
+            engine.Docker.Default.Write(containerId, line);
+        }
+
+        await engine.Get<LogStore>().AppendAsync([.. lines.Select(l => new LogEvent { JobId = job.Id, Attempt = 1, Stream = l.Stream, Timestamp = l.Timestamp, Message = l.Text })]);
+        engine.Docker.Default.Exit(containerId, 0);
+
+        await RecoverAsync(engine);
+        await engine.CompleteAsync(job.Id, 1, containerId);
+
+        Assert.Equal(["a", "b"], (await engine.Get<LogStore>().ReadAsync(job.Id, 1)).Select(l => l.Message));
+    }
+
+    [Fact]
+    public async Task RecoverAsync_FollowsTheRunningContainer_WithoutStartingAnother()
+    {
+        var (engine, job) = await PlacedJobAsync();
+        await using var _ = engine;
+        var containerId = await StartedByThePreviousPortalAsync(engine, job.Id);
+
+        await RecoverAsync(engine);
+        await RecoverAsync(engine);
+        Assert.True(engine.Get<ContainerWatcher>().IsWatching(job.Id, 1));
+        var done = await engine.ExitAsync(job.Id, 0);
+
+        Assert.Equal(JobStatus.Succeeded, done.Status);
+        Assert.Single(engine.Docker.Default.Created);
+        Assert.Single(engine.Hangfire.Calls, c => c.Method == nameof(RunJob.CompleteAsync));
+        Assert.Equal(containerId, Assert.Single(done.Attempts).ContainerId);
+    }
+
+    [Fact]
+    public async Task RecoverAsync_ReusesTheStartedContainer_WhenTheJobWasStillStarting()
+    {
+        var (engine, job) = await PlacedJobAsync();
+        await using var _ = engine;
+        var containerId = await StartedByThePreviousPortalAsync(engine, job.Id, running: false);
+
+        await RecoverAsync(engine);
+        // The dispatcher's launch was lost with the previous portal; recovery queues it again, for the same attempt.
+        Assert.Equal([(job.Id, 1), (job.Id, 1)], engine.Launches());
+        await engine.Get<RunJob>().LaunchAsync(job.Id, 1, CancellationToken.None);
+
+        var running = await engine.GetJobAsync(job.Id);
+        Assert.Equal(JobStatus.Running, running.Status);
+        Assert.Equal(containerId, running.Attempts.Single().ContainerId);
+        Assert.Single(engine.Docker.Default.Created);
+    }
+
+    [Theory]
+    [InlineData(2, JobStatus.Runnable)]
+    [InlineData(1, JobStatus.Failed)]
+    public async Task RecoverAsync_EndsTheAttemptWithAReason_WhenItsContainerVanished(int attempts, JobStatus expected)
+    {
+        var (engine, job) = await PlacedJobAsync(attempts);
+        await using var _ = engine;
+        var containerId = await StartedByThePreviousPortalAsync(engine, job.Id);
+        engine.Docker.Default.Vanish(containerId);
+
+        await RecoverAsync(engine);
+
+        var stored = await engine.GetJobAsync(job.Id);
+        Assert.Equal(expected, stored.Status);
+        var attempt = Assert.Single(stored.Attempts);
+        Assert.Contains("was not found", attempt.Reason, StringComparison.Ordinal);
+        Assert.Null(attempt.ExitCode);
+        Assert.NotNull(attempt.StoppedAt);
+        Assert.False(engine.Get<ContainerWatcher>().IsWatching(job.Id, 1));
+    }
+}
