@@ -17,6 +17,8 @@ internal sealed class FakeContainerRuntime(string endpoint) : IContainerRuntime
 
     public string Endpoint { get; } = endpoint;
 
+    private TaskCompletionSource _lost = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public HostInfo Host { get; set; } = new("fake-24.0", 8, 16L * 1024 * 1024 * 1024, "FakeOS");
 
     /// <summary>When set, every call throws <see cref="ContainerRuntimeUnavailableException"/> with this error.</summary>
@@ -76,8 +78,28 @@ internal sealed class FakeContainerRuntime(string endpoint) : IContainerRuntime
         ThrowIfUnreachable();
         var container = _containers[containerId];
         _waited.GetOrAdd(containerId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-        var exitCode = await container.Exited.Task.WaitAsync(ct);
-        return new ContainerExit(exitCode, false, null);
+        var lost = _lost.Task;
+        await Task.WhenAny(container.Exited.Task, lost).WaitAsync(ct);
+        if (!container.Exited.Task.IsCompleted)
+        {
+            await lost;
+        }
+
+        return new ContainerExit(await container.Exited.Task, false, null);
+    }
+
+    /// <summary>The engine goes away mid-run: calls fail, and a wait in progress breaks off, as a dropped socket does.</summary>
+    public void Disconnect(string error)
+    {
+        UnreachableError = error;
+        _lost.TrySetException(new ContainerRuntimeUnavailableException(Endpoint, error));
+    }
+
+    /// <summary>The engine answers again; the containers it ran meanwhile are as they were.</summary>
+    public void Reconnect()
+    {
+        UnreachableError = null;
+        _lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     public async Task<ContainerState?> InspectAsync(string containerId, CancellationToken ct)
