@@ -64,6 +64,9 @@ public static class FormQueries
     public static IReadOnlyList<string> OpenSelect<T>(this IRenderedComponent<T> cut, string selectSelector)
         where T : IComponent
     {
+        // A select with a value may render its combobox a moment after the page does.
+        cut.WaitForElement(selectSelector);
+
         // Mouse down opens the list, and closes it when it is open.
         if (cut.Find(selectSelector).GetAttribute("aria-expanded") != "true")
         {
@@ -78,6 +81,10 @@ public static class FormQueries
         where T : IComponent
     {
         cut.OpenSelect(selectSelector);
-        cut.FindAll("[role=option]").Single(o => o.TextContent.Trim() == optionText || o.TextContent.Trim().StartsWith(optionText + " ", StringComparison.Ordinal)).Click();
+
+        // The list opens in a popover that may render a moment after the mouse down.
+        IElement? option = null;
+        cut.WaitForAssertion(() => option = cut.FindAll("[role=option]").Single(o => o.TextContent.Trim() == optionText || o.TextContent.Trim().StartsWith(optionText + " ", StringComparison.Ordinal)));
+        option!.Click();
     }
 }
