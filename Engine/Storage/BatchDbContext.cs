@@ -90,6 +90,11 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
             e.HasMany(x => x.Attempts).WithOne().HasForeignKey(a => a.JobId).HasPrincipalKey(x => x.Id);
             e.HasIndex(x => new { x.Status, x.Seq });
             e.HasIndex(x => new { x.QueueName, x.Status, x.Seq });
+
+            // The jobs page and ListJobs list top-level jobs (ParentJobId null) of one queue newest first, with or without a
+            // status: without these, SQLite sorted and counted every row of the queue (100 ms at 60,000 jobs, per open board).
+            e.HasIndex(x => new { x.QueueName, x.ParentJobId, x.Seq });
+            e.HasIndex(x => new { x.QueueName, x.ParentJobId, x.Status, x.Seq });
             e.HasIndex(x => x.CreatedAt);
             e.HasIndex(x => new { x.Status, x.StoppedAt });
         });

@@ -210,7 +210,11 @@ namespace BatchPortal.Engine.Storage.Migrations
 
                     b.HasIndex("Status", "StoppedAt");
 
+                    b.HasIndex("QueueName", "ParentJobId", "Seq");
+
                     b.HasIndex("QueueName", "Status", "Seq");
+
+                    b.HasIndex("QueueName", "ParentJobId", "Status", "Seq");
 
                     b.ToTable("Jobs");
                 });
