@@ -16,6 +16,9 @@ public abstract class LiveJobsPage : ComponentBase, IDisposable
     [Inject]
     protected JobEventBroadcaster Broadcaster { get; set; } = default!;
 
+    [Inject]
+    private ILogger<LiveJobsPage> Logger { get; set; } = default!;
+
     /// <summary>Only changes of jobs in this queue wake the page; null for all.</summary>
     protected virtual string? QueueFilter => null;
 
@@ -30,33 +33,52 @@ public abstract class LiveJobsPage : ComponentBase, IDisposable
     /// <summary>Whether a change concerns this page; all by default.</summary>
     protected virtual bool Concerns(JobStatusChanged change) => true;
 
-    private async Task OnChangedAsync(JobStatusChanged change)
+    private Task OnChangedAsync(JobStatusChanged change)
     {
-        if (!Concerns(change))
+        if (Concerns(change))
         {
-            return;
+            // The publisher is a writer (an API call, the dispatcher) and the hub's watchers are sent the change after every
+            // in-process subscriber has returned: the page reloads on its own time, not on theirs. (Blazor runs InvokeAsync
+            // inline when the circuit is idle, and SQLite's async calls complete synchronously, so without Task.Run the
+            // reload would still run on the publisher's thread, one open page after another.)
+            Interlocked.Exchange(ref _stale, 1);
+            _ = Task.Run(ReloadAsync);
         }
 
-        Interlocked.Exchange(ref _stale, 1);
-        if (!await _reload.WaitAsync(0))
-        {
-            return;
-        }
+        return Task.CompletedTask;
+    }
 
+    private async Task ReloadAsync()
+    {
         try
         {
-            while (Interlocked.Exchange(ref _stale, 0) == 1)
+            // Re-checked after the release: a change that arrived while the last reload ended is not lost.
+            while (Volatile.Read(ref _stale) == 1 && await _reload.WaitAsync(0))
             {
-                await InvokeAsync(async () =>
+                try
                 {
-                    await LoadAsync();
-                    StateHasChanged();
-                });
+                    while (Interlocked.Exchange(ref _stale, 0) == 1)
+                    {
+                        await InvokeAsync(async () =>
+                        {
+                            await LoadAsync();
+                            StateHasChanged();
+                        });
+                    }
+                }
+                finally
+                {
+                    _reload.Release();
+                }
             }
         }
-        finally
+        catch (ObjectDisposedException)
         {
-            _reload.Release();
+            // The page was closed while it reloaded.
+        }
+        catch (Exception ex)
+        {
+            Logger.LogWarning(ex, "A live page failed to reload after a job change");
         }
     }
 
