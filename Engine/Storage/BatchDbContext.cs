@@ -95,6 +95,15 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
             // status: without these, SQLite sorted and counted every row of the queue (100 ms at 60,000 jobs, per open board).
             e.HasIndex(x => new { x.QueueName, x.ParentJobId, x.Seq });
             e.HasIndex(x => new { x.QueueName, x.ParentJobId, x.Status, x.Seq });
+
+            // Across all queues: the unfiltered jobs page (newest top-level jobs) reads the first 50 entries of
+            // (ParentJobId, Seq) instead of sorting 100,000 rows; "name starts with" is a range of (ParentJobId, Name).
+            // The migration (JobNameIndexes) creates the Name column of that index COLLATE NOCASE, which EF cannot
+            // express for SQLite: only then does SQLite turn LIKE 'prefix%' (which ignores ASCII case) and the
+            // NOCASE comparison of AWS's JOB_NAME filter into that range. A migration that rebuilds the Jobs table
+            // must create it so again.
+            e.HasIndex(x => new { x.ParentJobId, x.Seq });
+            e.HasIndex(x => new { x.ParentJobId, x.Name, x.Seq });
             e.HasIndex(x => x.CreatedAt);
             e.HasIndex(x => new { x.Status, x.StoppedAt });
         });

@@ -201,6 +201,8 @@ namespace BatchPortal.Engine.Storage.Migrations
 
                     b.HasIndex("CreatedAt");
 
+                    b.HasIndex("ParentJobId", "Seq");
+
                     b.HasIndex("ParentJobId", "Status");
 
                     b.HasIndex("ScheduleName", "ScheduledFireTime")
@@ -209,6 +211,8 @@ namespace BatchPortal.Engine.Storage.Migrations
                     b.HasIndex("Status", "Seq");
 
                     b.HasIndex("Status", "StoppedAt");
+
+                    b.HasIndex("ParentJobId", "Name", "Seq");
 
                     b.HasIndex("QueueName", "ParentJobId", "Seq");
 
