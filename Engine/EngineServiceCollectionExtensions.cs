@@ -39,7 +39,7 @@ public static class EngineServiceCollectionExtensions
                 DataSource = Path.IsPathRooted(path) ? path : Path.Combine(contentRoot, path),
                 DefaultTimeout = 30,
             };
-            options.UseSqlite(connection.ToString()).AddInterceptors(new SqliteBusyTimeout(connection.DefaultTimeout * 1000));
+            options.UseSqlite(connection.ToString()).AddInterceptors(new SqliteConnectionSettings(connection.DefaultTimeout * 1000));
         });
 
         // Hosted services start in registration order: the schema exists before anything reads it.
