@@ -4,7 +4,7 @@ namespace BatchPortal.Engine.Domain;
 public sealed class Job
 {
     /// <summary>Insertion order; the FIFO key within a queue and the paging key for lists.</summary>
-    public long Seq { get; private set; }
+    public long Seq { get; internal set; }
 
     public required string Id { get; init; }
 
@@ -104,16 +104,22 @@ public sealed class Job
     {
         Status = to;
         StatusReason = reason;
-        if (to == JobStatus.Runnable)
+        if (SetsRunnableSince(to))
         {
             RunnableSince = now;
         }
 
-        if (to.IsFinal())
+        if (SetsStoppedAt(to))
         {
             StoppedAt = now;
         }
     }
+
+    /// <summary>A move to <paramref name="to"/> starts the job's wait for a place (the time limit actions count from it).</summary>
+    internal static bool SetsRunnableSince(JobStatus to) => to == JobStatus.Runnable;
+
+    /// <summary>A move to <paramref name="to"/> ends the job.</summary>
+    internal static bool SetsStoppedAt(JobStatus to) => to.IsFinal();
 
     /// <summary>An array child starts life RUNNABLE, or PENDING when it waits for a sibling or another array's child.</summary>
     internal void StartAs(JobStatus status, DateTimeOffset now)

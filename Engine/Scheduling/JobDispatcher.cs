@@ -152,14 +152,14 @@ public sealed class JobDispatcher(
             .Take(options.Value.MaxJobsPerPass)
             .ToListAsync(ct);
 
-        var moved = false;
-        foreach (var job in submitted)
+        // Jobs that neither wait nor spawn children move together, in one transaction.
+        var moved = await jobs.TryTransitionManyAsync(
+            [.. submitted.Where(j => !j.Waits && j.ArraySize is null).Select(j => j.Id)], JobStatus.Submitted, JobStatus.Runnable, null, ct) > 0;
+        foreach (var job in submitted.Where(j => j.Waits || j.ArraySize is not null))
         {
             moved |= job.Waits
                 ? (await jobs.TryTransitionAsync(job.Id, JobStatus.Submitted, JobStatus.Pending, null, ct: ct)).IsApplied
-                : job.ArraySize is not null
-                    ? await jobs.SpawnChildrenAsync(job.Id, ct)
-                    : (await jobs.TryTransitionAsync(job.Id, JobStatus.Submitted, JobStatus.Runnable, null, ct: ct)).IsApplied;
+                : await jobs.SpawnChildrenAsync(job.Id, ct);
         }
 
         return moved;
@@ -179,6 +179,7 @@ public sealed class JobDispatcher(
 
         var budget = options.Value.MaxJobsPerPass;
         var moved = false;
+        var waitReasons = new List<(string JobId, string Reason)>();
         foreach (var queue in queues.OrderByDescending(q => q.Priority).ThenBy(q => q.CreatedAt))
         {
             var waiting = await db.Jobs.AsNoTracking()
@@ -194,14 +195,29 @@ public sealed class JobDispatcher(
                 .OfType<ComputeEnvironment>()
                 .ToList();
 
+            // The answer depends only on what the job needs and on the usage, which changes only when a job is placed:
+            // jobs that need the same as one that did not fit wait for the same reason. Without this a long backlog
+            // (thousands of RUNNABLE jobs while Docker is away) cost a full evaluation per job on every pass.
+            var noFit = new Dictionary<(double Vcpus, int MemoryMiB), string>();
             foreach (var job in waiting)
             {
+                if (noFit.TryGetValue((job.Vcpus, job.MemoryMiB), out var known))
+                {
+                    if (known != job.StatusReason)
+                    {
+                        waitReasons.Add((job.Id, known));
+                    }
+
+                    continue;
+                }
+
                 var (placedOn, reason) = await ChooseAsync(queue, candidates, job.Vcpus, job.MemoryMiB, usage, ct);
                 if (placedOn is null)
                 {
+                    noFit[(job.Vcpus, job.MemoryMiB)] = reason!;
                     if (reason != job.StatusReason)
                     {
-                        await jobs.SetWaitReasonAsync(job.Id, reason!, ct);
+                        waitReasons.Add((job.Id, reason!));
                     }
 
                     continue;
@@ -213,6 +229,8 @@ public sealed class JobDispatcher(
                     usage[placedOn.Name] = new Usage(u.Vcpus + job.Vcpus, u.MemoryMiB + job.MemoryMiB);
                     moved = true;
                 }
+
+                noFit.Clear();
             }
 
             if (budget <= 0)
@@ -221,6 +239,7 @@ public sealed class JobDispatcher(
             }
         }
 
+        await jobs.SetWaitReasonsAsync(waitReasons, ct);
         return moved;
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Notifications;
 using BatchPortal.Engine.Scheduling;
@@ -18,15 +19,104 @@ public sealed class JobStore(
     TimeProvider time,
     ILogger<JobStore> logger)
 {
+    private const int MaxInsertBatch = 256;
+    private readonly ConcurrentQueue<PendingInsert> _inserts = new();
+    private int _writingInserts;
+
+    /// <summary>
+    /// Stores a new job with its dependency edges and first history row, then publishes it. Submissions that arrive
+    /// together are written together (group commit): the caller that finds no write under way writes every queued job in
+    /// one transaction while the others wait for theirs. One insert touches a page of the table and of each of its nine
+    /// indexes; a transaction per job wrote those pages once per job, a batch writes them once. A batch that fails is
+    /// written again job by job, so each caller gets its own job's outcome (a schedule's duplicate fire time).
+    /// </summary>
     public async Task AddAsync(Job job, IReadOnlyList<JobDependencyEdge>? edges = null, CancellationToken ct = default)
     {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        db.Jobs.Add(job);
-        db.JobDependencyEdges.AddRange(edges ?? []);
-        db.JobStatusChanges.Add(new JobStatusChange { JobId = job.Id, To = job.Status, At = job.CreatedAt });
-        await db.SaveChangesAsync(ct);
+        ct.ThrowIfCancellationRequested();
+        var pending = new PendingInsert(job, edges ?? []);
+        _inserts.Enqueue(pending);
+
+        // Re-checked after the release: a job queued while the last writer finished is not left behind.
+        while (!_inserts.IsEmpty && Interlocked.CompareExchange(ref _writingInserts, 1, 0) == 0)
+        {
+            try
+            {
+                while (Drain() is { Count: > 0 } batch)
+                {
+                    await WriteAsync(batch);
+                }
+            }
+            finally
+            {
+                Volatile.Write(ref _writingInserts, 0);
+            }
+        }
+
+        // Once queued the job is written whatever the caller does meanwhile, as a request that reached AWS may succeed.
+        await pending.Done.Task;
         await events.PublishAsync(new JobStatusChanged(job.Id, job.Name, job.QueueName, job.Status, null, job.StatusReason, job.CreatedAt));
         dispatchSignal.Notify();
+    }
+
+    private List<PendingInsert> Drain()
+    {
+        var batch = new List<PendingInsert>();
+        while (batch.Count < MaxInsertBatch && _inserts.TryDequeue(out var next))
+        {
+            batch.Add(next);
+        }
+
+        return batch;
+    }
+
+    private async Task WriteAsync(List<PendingInsert> batch)
+    {
+        try
+        {
+            await using var db = await dbFactory.CreateDbContextAsync();
+            db.ChangeTracker.AutoDetectChangesEnabled = false;
+            foreach (var (job, edges, _) in batch)
+            {
+                db.Jobs.Add(job);
+                db.JobDependencyEdges.AddRange(edges);
+                db.JobStatusChanges.Add(new JobStatusChange { JobId = job.Id, To = job.Status, At = job.CreatedAt });
+            }
+
+            await db.SaveChangesAsync();
+        }
+        catch (DbUpdateException) when (batch.Count > 1)
+        {
+            // One of them broke a rule of the schema: write each alone, so the error reaches only its caller.
+            foreach (var one in batch)
+            {
+                one.Job.Seq = 0; // in case the failed batch handed out a key before it rolled back
+                await WriteAsync([one]);
+            }
+
+            return;
+        }
+        catch (Exception ex)
+        {
+            foreach (var one in batch)
+            {
+                one.Done.TrySetException(ex);
+            }
+
+            return;
+        }
+
+        foreach (var one in batch)
+        {
+            one.Done.TrySetResult();
+        }
+    }
+
+    private sealed record PendingInsert(Job Job, IReadOnlyList<JobDependencyEdge> Edges, TaskCompletionSource Done)
+    {
+        public PendingInsert(Job job, IReadOnlyList<JobDependencyEdge> edges)
+            : this(job, edges, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously))
+        {
+        }
     }
 
     public async Task<Job?> GetAsync(string jobId, CancellationToken ct = default)
@@ -274,6 +364,73 @@ public sealed class JobStore(
     }
 
     /// <summary>
+    /// Moves many jobs from <paramref name="expectedFrom"/> to <paramref name="to"/> in one transaction, for the
+    /// dispatcher's passes: under load a pass promotes dozens of jobs, and a transaction each (with every job read and
+    /// tracked) cost more than the moves. The move is the one <see cref="JobTransitions"/> allows and
+    /// <see cref="Job.ApplyTransition"/> makes, written as one UPDATE of the jobs still in <paramref name="expectedFrom"/>
+    /// inside a write transaction (no other writer can come between the read and the write), with a history row each,
+    /// then logged and published. Only for moves that touch no attempt: out of SUBMITTED or PENDING. Returns how many moved.
+    /// </summary>
+    public async Task<int> TryTransitionManyAsync(IReadOnlyCollection<string> jobIds, JobStatus expectedFrom, JobStatus to, string? reason, CancellationToken ct = default)
+    {
+        if (!JobTransitions.IsLegal(expectedFrom, to) || expectedFrom is not (JobStatus.Submitted or JobStatus.Pending))
+        {
+            throw new InvalidOperationException($"Job transition {expectedFrom} -> {to} cannot be made in bulk.");
+        }
+
+        if (jobIds.Count == 0)
+        {
+            return 0;
+        }
+
+        var now = time.GetUtcNow();
+        var ids = jobIds.ToList();
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var moving = await db.Jobs.AsNoTracking()
+            .Where(j => ids.Contains(j.Id) && j.Status == expectedFrom)
+            .Select(j => new { j.Id, j.Name, j.QueueName })
+            .ToListAsync(ct);
+        if (moving.Count == 0)
+        {
+            return 0;
+        }
+
+        var movingIds = moving.Select(m => m.Id).ToList();
+        await db.Jobs.Where(j => movingIds.Contains(j.Id) && j.Status == expectedFrom).ExecuteUpdateAsync(
+            set =>
+            {
+                set.SetProperty(j => j.Status, to).SetProperty(j => j.StatusReason, reason).SetProperty(j => j.Version, j => j.Version + 1);
+                if (Job.SetsRunnableSince(to))
+                {
+                    set.SetProperty(j => j.RunnableSince, now);
+                }
+
+                if (Job.SetsStoppedAt(to))
+                {
+                    set.SetProperty(j => j.StoppedAt, now);
+                }
+            },
+            ct);
+        db.JobStatusChanges.AddRange(moving.Select(m => new JobStatusChange { JobId = m.Id, From = expectedFrom, To = to, Reason = reason, At = now }));
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+
+        foreach (var m in moving)
+        {
+            logger.Transitioned(m.Id, m.Name, expectedFrom, to, reason);
+            await events.PublishAsync(new JobStatusChanged(m.Id, m.Name, m.QueueName, to, expectedFrom, reason, now));
+        }
+
+        if (to is JobStatus.Runnable || to.IsFinal())
+        {
+            dispatchSignal.Notify();
+        }
+
+        return moving.Count;
+    }
+
+    /// <summary>
     /// Makes an array parent's children, <c>&lt;parent&gt;:&lt;index&gt;</c>, each RUNNABLE or (SEQUENTIAL, N_TO_N) PENDING with
     /// its edges, in one transaction. A SUBMITTED parent moves to PENDING with them. Returns false when another writer
     /// spawned them first.
@@ -468,6 +625,50 @@ public sealed class JobStore(
             .Where(j => j.QueueName == queue && j.Status == JobStatus.Runnable && j.RunnableSince < before && j.StatusReason != null && j.StatusReason.StartsWith(reasonPrefix))
             .Select(j => j.Id)
             .ToListAsync(ct);
+    }
+
+    /// <summary>
+    /// Records why RUNNABLE jobs still wait, each when its reason changed, in one write transaction: one UPDATE per distinct
+    /// reason (a backlog mostly shares one). Not a transition: no history row. A job no longer RUNNABLE is left alone.
+    /// </summary>
+    public async Task SetWaitReasonsAsync(IReadOnlyCollection<(string JobId, string Reason)> reasons, CancellationToken ct = default)
+    {
+        if (reasons.Count == 0)
+        {
+            return;
+        }
+
+        var changed = new List<JobStatusChanged>();
+        var now = time.GetUtcNow();
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+        {
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            foreach (var group in reasons.GroupBy(r => r.Reason, r => r.JobId, StringComparer.Ordinal))
+            {
+                var reason = group.Key;
+                var ids = group.Distinct(StringComparer.Ordinal).ToList();
+                var rows = await db.Jobs.AsNoTracking()
+                    .Where(j => ids.Contains(j.Id) && j.Status == JobStatus.Runnable && (j.StatusReason == null || j.StatusReason != reason))
+                    .Select(j => new { j.Id, j.Name, j.QueueName })
+                    .ToListAsync(ct);
+                if (rows.Count == 0)
+                {
+                    continue;
+                }
+
+                var rowIds = rows.Select(r => r.Id).ToList();
+                await db.Jobs.Where(j => rowIds.Contains(j.Id)).ExecuteUpdateAsync(
+                    set => set.SetProperty(j => j.StatusReason, reason).SetProperty(j => j.Version, j => j.Version + 1), ct);
+                changed.AddRange(rows.Select(r => new JobStatusChanged(r.Id, r.Name, r.QueueName, JobStatus.Runnable, JobStatus.Runnable, reason, now)));
+            }
+
+            await tx.CommitAsync(ct);
+        }
+
+        foreach (var change in changed)
+        {
+            await events.PublishAsync(change);
+        }
     }
 
     /// <summary>Records why a RUNNABLE job still waits, when that reason changed. Not a transition: no history row.</summary>
