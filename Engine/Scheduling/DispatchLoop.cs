@@ -13,17 +13,21 @@ internal sealed class DispatchLoop(
     TimeProvider time,
     ILogger<DispatchLoop> logger) : BackgroundService
 {
+    private const int BusyShareDivisor = 4;
+    private static readonly TimeSpan MaxSpacing = TimeSpan.FromSeconds(2);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
+            var started = time.GetTimestamp();
             try
             {
                 await using var scope = scopes.CreateAsyncScope();
                 var dispatcher = scope.ServiceProvider.GetRequiredService<JobDispatcher>();
                 if (await dispatcher.DispatchOnceAsync(stoppingToken))
                 {
-                    // Work was done: look again at once, since a placement may have freed the way for more.
+                    // Work was done: look again (after the spacing below), since a placement may have freed the way for more.
                     signal.Notify();
                 }
             }
@@ -38,7 +42,19 @@ internal sealed class DispatchLoop(
 
             try
             {
+                var took = time.GetElapsedTime(started);
                 await signal.WaitAsync(options.Value.PollInterval, time, stoppingToken);
+
+                // Under load the next pass waits: at least MinPassInterval after this one began, and long enough that
+                // passes take at most 1/BusyShareDivisor of the time. A pass costs more with a long backlog (its queries
+                // read every PENDING job and a page of RUNNABLE ones), and back-to-back passes took the CPU the
+                // submissions needed; an idle engine still answers an event at once. Never more than MaxSpacing.
+                var spacing = TimeSpan.FromTicks(Math.Max(options.Value.MinPassInterval.Ticks, Math.Min(took.Ticks * BusyShareDivisor, MaxSpacing.Ticks)));
+                var rest = spacing - time.GetElapsedTime(started);
+                if (rest > TimeSpan.Zero)
+                {
+                    await Task.Delay(rest, time, stoppingToken);
+                }
             }
             catch (OperationCanceledException)
             {
