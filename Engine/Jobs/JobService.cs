@@ -56,7 +56,6 @@ public sealed class ContainerOverrides
 public sealed partial class JobService(
     IDbContextFactory<BatchDbContext> dbFactory,
     JobStore jobs,
-    JobDefinitionService definitions,
     IBackgroundJobClient hangfire,
     TimeProvider time)
 {
@@ -95,6 +94,8 @@ public sealed partial class JobService(
         JobDefinitionService.ValidateTimeout(r.Timeout, errors);
         ComputeEnvironmentService.ValidateTags(r.Tags, errors);
 
+        // The queue and the job definition are read through one context: a submission is on the API's hot path.
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
         JobQueue? queue = null;
         if (string.IsNullOrWhiteSpace(r.JobQueue))
         {
@@ -103,7 +104,6 @@ public sealed partial class JobService(
         else
         {
             var queueName = Arns.NameFrom(r.JobQueue, "job-queue");
-            await using var db = await dbFactory.CreateDbContextAsync(ct);
             queue = await db.JobQueues.AsNoTracking().FirstOrDefaultAsync(q => q.Name == queueName, ct);
             if (queue is null)
             {
@@ -124,7 +124,7 @@ public sealed partial class JobService(
         var edges = await CheckDependenciesAsync(r.DependsOn ?? [], arraySize, errors, ct);
 
         JobDefinition? definition = null;
-        var resolved = await definitions.ResolveAsync(r.JobDefinition, ct);
+        var resolved = await JobDefinitionService.ResolveAsync(db, r.JobDefinition, ct);
         if (!resolved.IsSuccess)
         {
             errors.Add(new("jobDefinition", resolved.Error!.Message));
@@ -192,6 +192,11 @@ public sealed partial class JobService(
         if (dependsOn.Count > MaxDependencies)
         {
             errors.Add(new("dependsOn", $"A job can depend on at most {MaxDependencies} jobs ({dependsOn.Count} given)."));
+            return direct;
+        }
+
+        if (dependsOn.Count == 0)
+        {
             return direct;
         }
 

@@ -58,6 +58,13 @@ public sealed partial class JobDefinitionService(
     /// </summary>
     public async Task<Result<JobDefinition>> ResolveAsync(string? reference, CancellationToken ct = default)
     {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await ResolveAsync(db, reference, ct);
+    }
+
+    /// <summary>As <see cref="ResolveAsync(string?, CancellationToken)"/>, reading through a context the caller has open.</summary>
+    internal static async Task<Result<JobDefinition>> ResolveAsync(BatchDbContext db, string? reference, CancellationToken ct = default)
+    {
         if (string.IsNullOrWhiteSpace(reference))
         {
             return new ValidationFailed("jobDefinition", "Job definition is required.");
@@ -65,7 +72,6 @@ public sealed partial class JobDefinitionService(
 
         var nameAndRevision = Arns.NameFrom(reference, "job-definition");
         var colon = nameAndRevision.LastIndexOf(':');
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
         JobDefinition? found;
         if (colon > 0)
         {
