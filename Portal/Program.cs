@@ -14,6 +14,7 @@ builder.AddBatchEngine();
 builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddMudServices();
 builder.Services.AddSingleton<BatchPortal.Portal.Components.Pages.Dashboard.SampleSetup>();
+builder.Services.AddSingleton<BatchPortal.Portal.Components.Shared.SharedReads>();
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
 
 var app = builder.Build();

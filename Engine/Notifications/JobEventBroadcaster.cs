@@ -10,6 +10,13 @@ public sealed class JobEventBroadcaster(ILogger<JobEventBroadcaster> logger)
 {
     private readonly Lock _gate = new();
     private ImmutableSubscribers _subscribers = ImmutableSubscribers.Empty;
+    private long _version;
+
+    /// <summary>
+    /// Goes up by one with every change published, before any subscriber hears of it. A read begun after seeing version
+    /// <c>v</c> reflects every change up to <c>v</c>: changes are published after they are committed.
+    /// </summary>
+    public long Version => Interlocked.Read(ref _version);
 
     /// <summary>Receives every job status change; <paramref name="queue"/> narrows it to one job queue.</summary>
     public IDisposable Subscribe(string? queue, Func<JobStatusChanged, Task> handler) =>
@@ -23,6 +30,11 @@ public sealed class JobEventBroadcaster(ILogger<JobEventBroadcaster> logger)
 
     internal async Task BroadcastAsync(object evt)
     {
+        if (evt is not JobLogAppended)
+        {
+            Interlocked.Increment(ref _version);
+        }
+
         foreach (var subscription in _subscribers.Items)
         {
             try

@@ -14,6 +14,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using MudBlazor;
 using MudBlazor.Services;
+using BatchPortal.Portal.Components.Shared;
 
 namespace BatchPortal.Portal.Tests;
 
@@ -75,6 +76,7 @@ public sealed class PortalTestContext : IAsyncDisposable
         var bunit = new BunitContext();
         bunit.JSInterop.Mode = JSRuntimeMode.Loose;
         bunit.Services.AddMudServices();
+        bunit.Services.AddSingleton<SharedReads>();
         foreach (var type in new[]
         {
             typeof(ComputeEnvironmentService), typeof(JobQueueService), typeof(JobDefinitionService), typeof(JobService),

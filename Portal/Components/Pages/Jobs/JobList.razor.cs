@@ -1,8 +1,10 @@
 using System.Globalization;
+using System.Text.Json;
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Jobs;
 using BatchPortal.Engine.Resources;
 using BatchPortal.Engine.Storage;
+using BatchPortal.Portal.Components.Shared;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 
@@ -32,6 +34,9 @@ public sealed partial class JobList
 
     [Inject]
     private JobService JobService { get; set; } = default!;
+
+    [Inject]
+    private SharedReads Reads { get; set; } = default!;
 
     [Inject]
     private JobQueueService Queues { get; set; } = default!;
@@ -96,8 +101,10 @@ public sealed partial class JobList
 
     protected override async Task LoadAsync()
     {
-        _page = await Jobs.FindAsync(_filter, new PageRequest(PageSize, Before));
-        _total = await Jobs.CountAsync(_filter);
+        // Every open list with this filter and page shares one read per change.
+        var request = new PageRequest(PageSize, Before);
+        var key = JsonSerializer.Serialize(new { _filter, request });
+        (_page, _total) = await Reads.GetAsync(key, async () => (await Jobs.FindAsync(_filter, request), await Jobs.CountAsync(_filter)));
     }
 
     private JobFilter BuildFilter(out string? error)
