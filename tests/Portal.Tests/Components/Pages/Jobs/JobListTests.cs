@@ -1,6 +1,7 @@
 using BatchPortal.Engine.Domain;
 using BatchPortal.Portal.Components.Pages.Jobs;
 using Bunit;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace BatchPortal.Portal.Tests.Components.Pages.Jobs;
 
@@ -67,6 +68,27 @@ public sealed class JobListTests
         await data.JobAsync("q1", "later", JobStatus.Runnable);
 
         cut.WaitForAssertion(() => Assert.Equal(["later", "array"], Names(cut)), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task LiveChange_RendersOnlyTheChangedRowAgain()
+    {
+        await using var ctx = await PortalTestContext.CreateAsync();
+        var data = new BoardData(ctx);
+        await data.QueueAsync("q1");
+        var changing = await data.JobAsync("q1", "changing", JobStatus.Runnable);
+        await data.JobAsync("q1", "steady-1", JobStatus.Runnable);
+        await data.JobAsync("q1", "steady-2", JobStatus.Succeeded, exitCode: 0);
+        var cut = ctx.RenderPage<JobList>();
+        var rows = cut.FindComponents<JobRow>().ToDictionary(r => r.Instance.Job.Name);
+        var before = rows.ToDictionary(r => r.Key, r => r.Value.RenderCount);
+
+        await ctx.Engine.GetRequiredService<Engine.Storage.JobStore>().TryTransitionAsync(changing.Id, JobStatus.Runnable, JobStatus.Failed, "Cancelled from the console");
+
+        cut.WaitForAssertion(() => Assert.Equal("FAILED", cut.Find($"[data-job-id='{changing.Id}']").GetAttribute("data-status")), TimeSpan.FromSeconds(5));
+        Assert.True(rows["changing"].RenderCount > before["changing"]);
+        Assert.Equal(before["steady-1"], rows["steady-1"].RenderCount);
+        Assert.Equal(before["steady-2"], rows["steady-2"].RenderCount);
     }
 
     private static List<string> Names(IRenderedComponent<Microsoft.AspNetCore.Components.IComponent> cut) =>
