@@ -39,6 +39,19 @@ internal sealed class PortalProcess : IAsyncDisposable
     public static string AssemblyPath =>
         typeof(PortalProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "PortalAssembly").Value!;
 
+    /// <summary>The portal's GC and JIT settings as its runtimeconfig.json (and any DOTNET_ override given here) sets them.</summary>
+    public static string RuntimeSettings()
+    {
+        var config = Path.ChangeExtension(AssemblyPath, ".runtimeconfig.json");
+        var properties = File.Exists(config)
+            ? System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config))?["runtimeOptions"]?["configProperties"]
+            : null;
+        var server = properties?["System.GC.Server"]?.GetValue<bool>() ?? false;
+        var pgo = properties?["System.Runtime.TieredPGO"]?.GetValue<bool>() ?? true;
+        var overrides = ExtraSettings.Where(kv => kv.Key.StartsWith("DOTNET_", StringComparison.Ordinal)).Select(kv => $"{kv.Key}={kv.Value}");
+        return string.Join(", ", new[] { server ? "server GC" : "workstation GC", pgo ? "tiered PGO" : "no tiered PGO" }.Concat(overrides));
+    }
+
     /// <summary>Starts the portal on a fresh database in <paramref name="folder"/> and waits until /healthz answers.</summary>
     public static async Task<PortalProcess> StartAsync(string folder, string name)
     {

@@ -7,7 +7,8 @@ using BatchPortal.PortalBenchmarks;
 // BatchPortal's API, console, live-push and memory targets (DESIGN.md), measured on the real portal run as its own process,
 // with moto's server driven the same way in the same run where it offers the same operation.
 //   dotnet run -c Release --project tests/PortalBenchmarks -- [submit] [queries] [push] [memory] [options]
-// No scenario named: all four. Options: --submissions=N (5000) --clients=N (8) --jobs=N (100000) --changes=N (200)
+// No scenario named: all four. Options: --submissions=N (5000) --warmup=N (4000 untimed submissions before each timed run: the
+//   portal compiles its hot paths, then recompiles them optimized, in its first seconds under load) --clients=N (8) --jobs=N (100000) --changes=N (200)
 //   --watchers=N (20) --boards=N (20; 0 = no browser) --no-browser --samples=N (30) --no-moto --keep (keep the temp folder)
 //   --portal-setting=Key:Path=Value (repeatable; passed to the portal as configuration, e.g. Logging:LogLevel:Default=Warning)
 //   --hold=N (keep the full-store portal, its watchers and boards open N seconds at the end, to inspect it; its pid is printed)
@@ -15,7 +16,7 @@ string[] all = ["submit", "queries", "push", "memory"];
 var chosen = new List<string>();
 var options = new Dictionary<string, int>(StringComparer.Ordinal)
 {
-    ["submissions"] = 5_000, ["clients"] = 8, ["jobs"] = 100_000, ["changes"] = 200, ["watchers"] = 20, ["boards"] = 20, ["samples"] = 30, ["hold"] = 0,
+    ["submissions"] = 5_000, ["warmup"] = 4_000, ["clients"] = 8, ["jobs"] = 100_000, ["changes"] = 200, ["watchers"] = 20, ["boards"] = 20, ["samples"] = 30, ["hold"] = 0,
 };
 bool useMoto = true, keep = false;
 foreach (var arg in args)
@@ -58,7 +59,7 @@ if (chosen.Count == 0)
     chosen.AddRange(all);
 }
 
-int submissions = options["submissions"], clients = Math.Max(1, options["clients"]), jobs = Math.Max(1_000, options["jobs"]);
+int submissions = options["submissions"], warmup = options["warmup"], clients = Math.Max(1, options["clients"]), jobs = Math.Max(1_000, options["jobs"]);
 int changes = options["changes"], watchers = options["watchers"], boards = options["boards"], samples = Math.Max(5, options["samples"]);
 var boardsWanted = boards > 0 && (chosen.Contains("push") || chosen.Contains("memory"));
 if (boardsWanted && !File.Exists(LiveSession.Chromium))
@@ -72,7 +73,7 @@ var folder = Directory.CreateTempSubdirectory("batchportal-portalbench-").FullNa
 
 var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim();
 Console.WriteLine($"Machine:  {Environment.ProcessorCount} CPUs ({cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}), {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes >> 30} GiB, {RuntimeInformation.OSDescription}");
-Console.WriteLine($"Runtime:  {RuntimeInformation.FrameworkDescription}; benchmark optimized: {IsOptimized()}; portal: {PortalProcess.AssemblyPath} (Production, server GC)");
+Console.WriteLine($"Runtime:  {RuntimeInformation.FrameworkDescription}; benchmark optimized: {IsOptimized()}; portal: {PortalProcess.AssemblyPath} (Production, {PortalProcess.RuntimeSettings()})");
 Console.WriteLine($"Peer:     moto {motoVersion ?? $"n/a — {motoProblem}"}; browser: {(boards > 0 && boardsWanted ? await ChromiumVersionAsync() : "not used")}");
 Console.WriteLine($"Run:      {string.Join(' ', chosen)}; submissions {submissions} from {clients} clients; {jobs:N0} stored jobs; {changes} changes to {watchers} hub watchers + {(boardsWanted ? boards : 0)} boards; {samples} samples per query");
 if (PortalProcess.ExtraSettings.Count > 0)
@@ -124,7 +125,7 @@ async Task EmptyStoreAsync()
     await using var portal = await PortalProcess.StartAsync(folder, "empty-store");
     using var api = new BatchClient(portal.Address);
     await Setup.CreateAsync(api);
-    var ours = await Scenarios.SubmitLoadAsync(portal.Address, Setup.Queues[0], Setup.Definition, "sub", submissions, clients, Warmup, portal.CpuTime);
+    var ours = await Scenarios.SubmitLoadAsync(portal.Address, Setup.Queues[0], Setup.Definition, "sub", submissions, clients, warmup, portal.CpuTime);
     Done();
 
     SubmitRun? theirs = null;
@@ -138,7 +139,7 @@ async Task EmptyStoreAsync()
             moto = await MotoServer.StartAsync(motoVersion, folder);
             motoApi = new BatchClient(moto.Address);
             await MotoServer.SetUpAsync(motoApi);
-            theirs = await Scenarios.SubmitLoadAsync(moto.Address, MotoServer.Queue, MotoServer.Definition, "sub", submissions, clients, Warmup, moto.CpuTime);
+            theirs = await Scenarios.SubmitLoadAsync(moto.Address, MotoServer.Queue, MotoServer.Definition, "sub", submissions, clients, warmup, moto.CpuTime);
             Done();
         }
 
@@ -157,7 +158,7 @@ async Task EmptyStoreAsync()
             Step("peer reads on both stores");
             await Setup.WaitForStatusAsync(api, ours.Ids.TakeLast(200).ToList(), "RUNNABLE", TimeSpan.FromSeconds(60));
             await Setup.WaitForStatusAsync(motoApi, theirs.Ids.TakeLast(200).ToList(), "FAILED", TimeSpan.FromSeconds(120));
-            var peer = $"1b Reads on {submissions:N0} stored jobs (same store size both)";
+            var peer = $"1b Reads on {warmup + submissions:N0} stored jobs (same store size both)";
             var reads = new (string Figure, Func<BatchClient, string, string, IReadOnlyList<string>, Func<int, Task>> Op, string Note)[]
             {
                 ("DescribeJobs, 100 ids", (c, _, _, ids) => Scenarios.Api(c, "describejobs", i => Scenarios.DescribeBody(ids, i), Scenarios.DescribeReturns(100)), ""),
@@ -220,7 +221,7 @@ async Task FullStoreAsync()
     {
         Step($"submit, {jobs:N0} stored");
         var n = Math.Max(1_000, submissions / 2);
-        var run = await Scenarios.SubmitLoadAsync(portal.Address, Setup.Queues[0], Setup.Definition, "full", n, clients, Warmup, portal.CpuTime);
+        var run = await Scenarios.SubmitLoadAsync(portal.Address, Setup.Queues[0], Setup.Definition, "full", n, clients, warmup, portal.CpuTime);
         Done();
         var scenario = $"1 SubmitJob ({clients} clients, {n:N0} jobs, {jobs:N0} stored)";
         rows.Add(new Row(scenario, "throughput", $"{Report.Num(run.JobsPerSecond)} jobs/s{Errors(run)}", "—", "—", "≥ 1,000 jobs/s", Report.Verdict(run.JobsPerSecond >= 1000 && run.Errors == 0)));
@@ -371,12 +372,3 @@ static async Task<string> ChromiumVersionAsync()
 static bool IsOptimized() =>
     typeof(Scenarios).Assembly.GetCustomAttributes(typeof(DebuggableAttribute), false) is not [DebuggableAttribute { IsJITOptimizerDisabled: true }];
 
-/// <summary>Constants of the run.</summary>
-internal static partial class Program
-{
-    /// <summary>
-    /// Untimed submissions before each timed SubmitJob run: the portal JIT-compiles (and re-compiles at tier 1) for its
-    /// first seconds; a shorter warm-up measured the compiler more than the portal.
-    /// </summary>
-    private const int Warmup = 1_000;
-}
