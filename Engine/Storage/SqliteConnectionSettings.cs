@@ -11,20 +11,15 @@ namespace BatchPortal.Engine.Storage;
 /// submitting, the dispatcher promoting) one of them lost 150 ms. The wait is bounded as before, by the connection's
 /// default timeout.</item>
 /// <item><c>synchronous = NORMAL</c>: in WAL mode (the database's journal, set at start) a commit no longer waits for an
-/// fsync of the log; the log is synced at checkpoints. The database stays consistent after a crash of the process or
-/// the machine; what a power loss can undo is the last commits before it, not a half-written one. SQLite's
-/// documentation recommends it for WAL; each SubmitJob and each status change is one commit, so the fsync was the
-/// largest cost of a submission.</item>
-/// <item><c>mmap_size</c> = 64 MiB: SQLite reads the first 64 MiB of the database through a memory map instead of copying
-/// each page with a read call. Every commit by one connection empties the page cache of the others, so under load the
-/// same pages were copied in again and again (in a profile at 100,000 jobs, a third of the portal's CPU went to those
-/// copies). The mapped pages count in the portal's resident memory, hence the bound: all of a small database, the
-/// front of a large one (mapping all of a 200 MiB database put the portal over 600 MiB).</item>
+/// fsync of the log; the log is synced at checkpoints. The database stays consistent whatever crashes; a crash of the
+/// portal process loses nothing, and what a power loss or a crash of the operating system can undo is the last commits
+/// before it, never a half-written one. SQLite's documentation recommends it for WAL. Each SubmitJob and each status
+/// change is a commit, and each commit waited for the disk.</item>
 /// </list>
 /// </summary>
 internal sealed class SqliteConnectionSettings(int busyTimeoutMilliseconds) : DbConnectionInterceptor
 {
-    private readonly string _pragmas = $"PRAGMA busy_timeout = {busyTimeoutMilliseconds}; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 67108864;";
+    private readonly string _pragmas = $"PRAGMA busy_timeout = {busyTimeoutMilliseconds}; PRAGMA synchronous = NORMAL;";
 
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
     {
