@@ -28,6 +28,7 @@ public sealed partial class JobList
     private int? _exitCode;
     private string? _filterError;
     private JobFilter _filter = new();
+    private int _filterVersion;
 
     [Inject]
     private JobStore Jobs { get; set; } = default!;
@@ -95,6 +96,7 @@ public sealed partial class JobList
         _to = To;
         _exitCode = Exit;
         _filter = BuildFilter(out _filterError);
+        _filterVersion++;
         _selected.Clear();
         await LoadAsync();
     }
@@ -160,6 +162,7 @@ public sealed partial class JobList
         _statuses = [];
         _name = _definition = _from = _to = null;
         _exitCode = null;
+        _filterVersion++;
         NavigateTo(before: null);
     }
 
