@@ -13,8 +13,7 @@ internal sealed class DispatchLoop(
     TimeProvider time,
     ILogger<DispatchLoop> logger) : BackgroundService
 {
-    private const int BusyShareDivisor = 4;
-    private static readonly TimeSpan MaxSpacing = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan MaxSpacing = TimeSpan.FromMilliseconds(250);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -45,11 +44,12 @@ internal sealed class DispatchLoop(
                 var took = time.GetElapsedTime(started);
                 await signal.WaitAsync(options.Value.PollInterval, time, stoppingToken);
 
-                // Under load the next pass waits: at least MinPassInterval after this one began, and long enough that
-                // passes take at most 1/BusyShareDivisor of the time. A pass costs more with a long backlog (its queries
-                // read every PENDING job and a page of RUNNABLE ones), and back-to-back passes took the CPU the
-                // submissions needed; an idle engine still answers an event at once. Never more than MaxSpacing.
-                var spacing = TimeSpan.FromTicks(Math.Max(options.Value.MinPassInterval.Ticks, Math.Min(took.Ticks * BusyShareDivisor, MaxSpacing.Ticks)));
+                // Under load the next pass waits: at least MinPassInterval after this one began, and as long as this one
+                // took (so passes take at most half the time), up to MaxSpacing. A pass costs more with a long backlog
+                // (its queries read every PENDING job and a page of RUNNABLE ones), and back-to-back passes took the CPU
+                // the submissions needed; an idle engine still answers an event at once, and a backlog still drains
+                // at a pass every quarter second or better.
+                var spacing = TimeSpan.FromTicks(Math.Max(options.Value.MinPassInterval.Ticks, Math.Min(took.Ticks * 2, MaxSpacing.Ticks)));
                 var rest = spacing - time.GetElapsedTime(started);
                 if (rest > TimeSpan.Zero)
                 {

@@ -527,12 +527,15 @@ public sealed class JobStore(
     public async Task<IReadOnlyList<string>> PendingWithFailedDependencyAsync(int limit, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
+        // The array parent of an N_TO_N edge is looked up by its id (the part before the colon), through the primary key:
+        // matching every FAILED job against the edge with LIKE took tens of seconds per pass with 10,000 failed jobs.
         var failedUnspawned = db.Jobs.Where(p => p.Status == JobStatus.Failed && p.ArraySize != null && !p.ChildrenSpawned);
         return await db.Jobs.AsNoTracking()
             .Where(j => j.Status == JobStatus.Pending && !(j.ArraySize != null && j.ChildrenSpawned))
             .Where(j => db.JobDependencyEdges.Any(e => e.JobId == j.Id
                 && (db.Jobs.Any(d => d.Id == e.DependsOnJobId && d.Status == JobStatus.Failed)
-                    || failedUnspawned.Any(p => e.DependsOnJobId.StartsWith(p.Id + ":")))))
+                    || (e.DependsOnJobId.Contains(':')
+                        && failedUnspawned.Any(p => p.Id == e.DependsOnJobId.Substring(0, e.DependsOnJobId.IndexOf(':')))))))
             .OrderBy(j => j.Seq)
             .Select(j => j.Id)
             .Take(limit)
