@@ -31,28 +31,18 @@ public sealed class TagService(IDbContextFactory<BatchDbContext> dbFactory, IJob
             return new ValidationFailed(errors);
         }
 
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var target = await FindAsync(db, arn, ct);
-        if (target.Error is { } error)
+        return await ChangeAsync(arn, current =>
         {
-            return error;
-        }
+            var merged = new Dictionary<string, string>(current);
+            foreach (var (k, v) in tags)
+            {
+                merged[k] = v;
+            }
 
-        var merged = new Dictionary<string, string>(target.Value!.Get());
-        foreach (var (k, v) in tags)
-        {
-            merged[k] = v;
-        }
-
-        if (merged.Count > MaxTags)
-        {
-            return new ValidationFailed("tags", $"A resource can have at most {MaxTags} tags; this would make {merged.Count}.");
-        }
-
-        target.Value.Set(merged);
-        await db.SaveChangesAsync(ct);
-        await events.PublishAsync(new ResourceChanged("tags", arn!));
-        return true;
+            return merged.Count > MaxTags
+                ? new ValidationFailed("tags", $"A resource can have at most {MaxTags} tags; this would make {merged.Count}.")
+                : merged;
+        }, ct);
     }
 
     public async Task<Result<bool>> UntagAsync(string? arn, IReadOnlyCollection<string>? keys, CancellationToken ct = default)
@@ -62,18 +52,44 @@ public sealed class TagService(IDbContextFactory<BatchDbContext> dbFactory, IJob
             return new ValidationFailed("tagKeys", "Give at least one tag key to remove.");
         }
 
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var target = await FindAsync(db, arn, ct);
-        if (target.Error is { } error)
-        {
-            return error;
-        }
+        return await ChangeAsync(arn, current => current.Where(t => !keys.Contains(t.Key)).ToDictionary(t => t.Key, t => t.Value), ct);
+    }
 
-        var remaining = target.Value!.Get().Where(t => !keys.Contains(t.Key)).ToDictionary(t => t.Key, t => t.Value);
-        target.Value.Set(remaining);
-        await db.SaveChangesAsync(ct);
-        await events.PublishAsync(new ResourceChanged("tags", arn!));
-        return true;
+    /// <summary>
+    /// Reads the resource's tags, applies <paramref name="change"/> and saves them. A job's row carries a version that the
+    /// dispatcher moves on every status change, so tagging a job that is moving can lose the race; tags do not depend on the
+    /// status, so the change is read and made again (a few times) rather than answered with a server error.
+    /// </summary>
+    private async Task<Result<bool>> ChangeAsync(string? arn, Func<IReadOnlyDictionary<string, string>, Result<Dictionary<string, string>>> change, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            var target = await FindAsync(db, arn, ct);
+            if (target.Error is { } error)
+            {
+                return error;
+            }
+
+            var changed = change(target.Value!.Get());
+            if (changed.Error is { } invalid)
+            {
+                return invalid;
+            }
+
+            target.Value.Set(changed.Value!);
+            try
+            {
+                await db.SaveChangesAsync(ct);
+            }
+            catch (DbUpdateConcurrencyException) when (attempt < 5)
+            {
+                continue;
+            }
+
+            await events.PublishAsync(new ResourceChanged("tags", arn!));
+            return true;
+        }
     }
 
     private static async Task<Result<Tagged>> FindAsync(BatchDbContext db, string? arn, CancellationToken ct)
