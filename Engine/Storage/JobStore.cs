@@ -397,7 +397,7 @@ public sealed class JobStore(
         }
 
         var movingIds = moving.Select(m => m.Id).ToList();
-        await db.Jobs.Where(j => movingIds.Contains(j.Id) && j.Status == expectedFrom).ExecuteUpdateAsync(
+        var updated = await db.Jobs.Where(j => movingIds.Contains(j.Id) && j.Status == expectedFrom).ExecuteUpdateAsync(
             set =>
             {
                 set.SetProperty(j => j.Status, to).SetProperty(j => j.StatusReason, reason).SetProperty(j => j.Version, j => j.Version + 1);
@@ -412,6 +412,20 @@ public sealed class JobStore(
                 }
             },
             ct);
+        if (updated != moving.Count)
+        {
+            // Another writer moved one of them between the read and the write: undo, and settle each with its own
+            // compare-and-set.
+            await tx.RollbackAsync(ct);
+            var one = 0;
+            foreach (var id in movingIds)
+            {
+                one += (await TryTransitionAsync(id, expectedFrom, to, reason, ct: ct)).IsApplied ? 1 : 0;
+            }
+
+            return one;
+        }
+
         db.JobStatusChanges.AddRange(moving.Select(m => new JobStatusChange { JobId = m.Id, From = expectedFrom, To = to, Reason = reason, At = now }));
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
@@ -660,8 +674,15 @@ public sealed class JobStore(
                 }
 
                 var rowIds = rows.Select(r => r.Id).ToList();
-                await db.Jobs.Where(j => rowIds.Contains(j.Id)).ExecuteUpdateAsync(
+                var updated = await db.Jobs.Where(j => rowIds.Contains(j.Id) && j.Status == JobStatus.Runnable).ExecuteUpdateAsync(
                     set => set.SetProperty(j => j.StatusReason, reason).SetProperty(j => j.Version, j => j.Version + 1), ct);
+                if (updated != rows.Count)
+                {
+                    // Another writer moved one of them meanwhile: leave all as they are; the next pass looks again.
+                    await tx.RollbackAsync(ct);
+                    return;
+                }
+
                 changed.AddRange(rows.Select(r => new JobStatusChanged(r.Id, r.Name, r.QueueName, JobStatus.Runnable, JobStatus.Runnable, reason, now)));
             }
 
