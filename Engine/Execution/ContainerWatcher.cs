@@ -53,7 +53,17 @@ public sealed class ContainerWatcher(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync();
+        try
+        {
+            await _stopping.CancelAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already disposed: a host torn down (as the test hosts are) can dispose its singletons before it stops its
+            // hosted services. Every watch has ended with it.
+            return;
+        }
+
         await Task.WhenAll(_watches.Values).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
