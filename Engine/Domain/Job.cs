@@ -140,9 +140,6 @@ public sealed class Job
             Tags[k] = v;
         }
     }
-
-    /// <summary>Why a RUNNABLE job still waits; not a state change.</summary>
-    internal void SetWaitReason(string reason) => StatusReason = reason;
 }
 
 /// <summary>AWS's <c>JobDependency</c>: a job id, and for array jobs the type (N_TO_N or SEQUENTIAL).</summary>

@@ -34,8 +34,9 @@ public sealed class JobDispatcher(
         var moved = await PromoteSubmittedAsync(ct);
         moved |= await ResolvePendingAsync(ct);
         moved |= await ApplyTimeLimitActionsAsync(ct);
-        moved |= await PlaceRunnableAsync(ct);
-        await FollowDesiredvCpusAsync(ct);
+        var (placed, vcpusInUse) = await PlaceRunnableAsync(ct);
+        await FollowDesiredvCpusAsync(vcpusInUse, ct);
+        moved |= placed;
         return moved;
     }
 
@@ -93,10 +94,12 @@ public sealed class JobDispatcher(
         return moved;
     }
 
-    /// <summary>Desired vCPUs follows what runs: the vCPUs held, up to the maximum, and back to the minimum when idle.</summary>
-    private async Task FollowDesiredvCpusAsync(CancellationToken ct)
+    /// <summary>
+    /// Desired vCPUs follows what runs: the vCPUs held, up to the maximum, and back to the minimum when idle. The vCPUs
+    /// held are the placement's own count, this pass's placements included (read once per pass, not twice).
+    /// </summary>
+    private async Task FollowDesiredvCpusAsync(IReadOnlyDictionary<string, double> used, CancellationToken ct)
     {
-        var used = await jobs.RunningVcpusByEnvironmentAsync(ct);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var changed = new List<string>();
         foreach (var ce in await db.ComputeEnvironments.Where(c => c.Type == ComputeEnvironmentType.Managed).ToListAsync(ct))
@@ -165,7 +168,8 @@ public sealed class JobDispatcher(
         return moved;
     }
 
-    private async Task<bool> PlaceRunnableAsync(CancellationToken ct)
+    /// <summary>Places what fits; returns whether any job moved, and the vCPUs held per compute environment afterwards.</summary>
+    private async Task<(bool Moved, IReadOnlyDictionary<string, double> VcpusInUse)> PlaceRunnableAsync(CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var queues = await db.JobQueues.AsNoTracking().ToListAsync(ct);
@@ -240,7 +244,7 @@ public sealed class JobDispatcher(
         }
 
         await jobs.SetWaitReasonsAsync(waitReasons, ct);
-        return moved;
+        return (moved, usage.ToDictionary(u => u.Key, u => u.Value.Vcpus));
     }
 
     private async Task<(ComputeEnvironment? Environment, string? WaitReason)> ChooseAsync(

@@ -695,30 +695,6 @@ public sealed class JobStore(
         }
     }
 
-    /// <summary>Records why a RUNNABLE job still waits, when that reason changed. Not a transition: no history row.</summary>
-    public async Task SetWaitReasonAsync(string jobId, string reason, CancellationToken ct = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var job = await db.Jobs.FirstOrDefaultAsync(j => j.Id == jobId && j.Status == JobStatus.Runnable, ct);
-        if (job is null || job.StatusReason == reason)
-        {
-            return;
-        }
-
-        job.SetWaitReason(reason);
-        job.Version++;
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateConcurrencyException)
-        {
-            return;
-        }
-
-        await events.PublishAsync(new JobStatusChanged(job.Id, job.Name, job.QueueName, job.Status, job.Status, reason, time.GetUtcNow()));
-    }
-
     /// <summary>Records on a spawned array parent that it was cancelled or terminated, so its final state carries the reason.</summary>
     public Task<bool> FlagArrayParentStoppedAsync(string parentId, bool terminated, string reason, CancellationToken ct = default) =>
         FlagAsync(parentId, JobStatus.Pending, j => j.ArraySize != null, j =>

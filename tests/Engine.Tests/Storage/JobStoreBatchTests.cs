@@ -142,7 +142,7 @@ public class JobStoreBatchTests
         }
 
         await engine.Jobs.TryTransitionManyAsync(["a", "b", "c"], JobStatus.Submitted, JobStatus.Runnable, null);
-        await engine.Jobs.SetWaitReasonAsync("b", "waiting for Docker");
+        await engine.Jobs.SetWaitReasonsAsync([("b", "waiting for Docker")]);
         var seen = Record(engine);
 
         await engine.Jobs.SetWaitReasonsAsync([("a", "waiting for Docker"), ("b", "waiting for Docker"), ("c", "no capacity"), ("d", "no capacity")]);

@@ -128,13 +128,13 @@ public class JobStoreTests
     }
 
     [Fact]
-    public async Task SetWaitReasonAsync_ChangesTheReasonWithoutHistory_WhenJobIsRunnable()
+    public async Task SetWaitReasonsAsync_ChangesTheReasonWithoutHistory_WhenJobIsRunnable()
     {
         await using var engine = await EngineHarness.CreateAsync();
         await engine.Jobs.AddAsync(NewJob("j1"));
         await engine.Jobs.TryTransitionAsync("j1", JobStatus.Submitted, JobStatus.Runnable, null);
 
-        await engine.Jobs.SetWaitReasonAsync("j1", "waiting for capacity");
+        await engine.Jobs.SetWaitReasonsAsync([("j1", "waiting for capacity")]);
 
         Assert.Equal("waiting for capacity", (await engine.GetJobAsync("j1")).StatusReason);
         Assert.Equal(2, (await engine.Jobs.GetHistoryAsync("j1")).Count);
