@@ -53,10 +53,29 @@ public sealed class SharedReads(JobEventBroadcaster broadcaster, TimeProvider ti
     {
         public bool Failed => Read.IsValueCreated && (Read.Value.IsFaulted || Read.Value.IsCanceled);
 
-        // Lazy: of the entries AddOrUpdate may build under contention only the stored one runs its read. Run makes a read
-        // that throws before its first await a faulted task, which Failed sees, rather than an exception Lazy would keep.
-        public static Entry For<T>(long version, long started, Func<Task<T>> read) => new(version, started, new Lazy<Task>(() => Run(read)));
+        // Lazy: of the entries AddOrUpdate may build under contention only the stored one runs its read.
+        public static Entry For<T>(long version, long started, Func<Task<T>> read) => new(version, started, new Lazy<Task>(() => Start(read)));
 
-        private static async Task<T> Run<T>(Func<Task<T>> read) => await read();
+        // The read starts without the asking page's synchronization context: the other pages await it too, and a read
+        // whose continuations belong to one circuit would wait on that circuit (and never end if it closes). It still
+        // starts inline, so a read that completes at once (SQLite's usually do) is there for the first render. A read
+        // that throws gives a faulted task, which Failed sees, rather than an exception Lazy would keep.
+        private static Task<T> Start<T>(Func<Task<T>> read)
+        {
+            var context = SynchronizationContext.Current;
+            SynchronizationContext.SetSynchronizationContext(null);
+            try
+            {
+                return read();
+            }
+            catch (Exception ex)
+            {
+                return Task.FromException<T>(ex);
+            }
+            finally
+            {
+                SynchronizationContext.SetSynchronizationContext(context);
+            }
+        }
     }
 }
