@@ -37,4 +37,16 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Warning, "Removing container {ContainerId} of job {JobId} failed")]
     public static partial void RemoveFailed(this ILogger logger, string jobId, string containerId, Exception exception);
+
+    [LoggerMessage(12, LogLevel.Error, "A job change observer ({Observer}) failed; the change itself is committed")]
+    public static partial void ObserverFailed(this ILogger logger, string observer, Exception exception);
+
+    [LoggerMessage(13, LogLevel.Warning, "A reconciliation round failed; the next round tries again")]
+    public static partial void ReconcileFailed(this ILogger logger, Exception exception);
+
+    [LoggerMessage(14, LogLevel.Information, "Removed container {ContainerId} left behind by job {JobId} attempt {Attempt}, its output stored")]
+    public static partial void LeftoverRemoved(this ILogger logger, string jobId, string attempt, string containerId);
+
+    [LoggerMessage(15, LogLevel.Error, "Engine start-up step {Step} failed; the engine goes on, and the reconciler tries again")]
+    public static partial void StartupStepFailed(this ILogger logger, string step, Exception exception);
 }

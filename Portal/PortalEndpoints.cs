@@ -49,14 +49,39 @@ internal static class PortalEndpoints
         return app;
     }
 
-    /// <summary><c>/healthz</c>: 200 while the portal runs, with what it knows of each Docker engine.</summary>
+    /// <summary>
+    /// <c>/healthz</c>: 200 while the portal runs and every Docker engine that an enabled compute environment runs on
+    /// answers; 503 when one of those does not (jobs cannot start or be followed there), with what is known of each.
+    /// </summary>
     public static WebApplication MapHealth(this WebApplication app)
     {
-        app.MapGet("/healthz", (DockerHealth docker) => TypedResults.Ok(new
+        app.MapGet("/healthz", async (DockerHealth docker, HttpContext http) =>
         {
-            status = "ok",
-            docker = docker.All.Select(h => new { endpoint = h.Endpoint, reachable = h.Reachable, error = h.Error, version = h.Host?.ServerVersion }),
-        }));
+            var serving = await docker.EndpointsServingAsync(http.RequestAborted);
+            var down = new List<string>();
+            foreach (var endpoint in serving)
+            {
+                if (!(await docker.GetAsync(endpoint, http.RequestAborted)).Reachable)
+                {
+                    down.Add(endpoint);
+                }
+            }
+
+            var body = new
+            {
+                status = down.Count == 0 ? "ok" : "degraded",
+                reason = down.Count == 0 ? null : $"Docker engine(s) in use do not answer: {string.Join(", ", down)}",
+                docker = docker.All.Select(h => new
+                {
+                    endpoint = h.Endpoint,
+                    reachable = h.Reachable,
+                    inUse = serving.Contains(h.Endpoint),
+                    error = h.Error,
+                    version = h.Host?.ServerVersion,
+                }),
+            };
+            return down.Count == 0 ? Results.Json(body) : Results.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
+        });
         return app;
     }
 }

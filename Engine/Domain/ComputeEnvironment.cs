@@ -1,7 +1,7 @@
 namespace BatchPortal.Engine.Domain;
 
 /// <summary>A pool of vCPUs on a Docker host that job queues place jobs on.</summary>
-public sealed class ComputeEnvironment
+public sealed class ComputeEnvironment : IVersioned
 {
     public int Id { get; private set; }
 
@@ -31,6 +31,9 @@ public sealed class ComputeEnvironment
     public Dictionary<string, string> Tags { get; set; } = [];
 
     public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>Moves on every save: two writers of the same resource cannot both win (see <see cref="IVersioned"/>).</summary>
+    public long Version { get; set; }
 
     /// <summary>The most vCPUs that may be in use by STARTING and RUNNING jobs at once.</summary>
     public int CapacityvCpus => Type == ComputeEnvironmentType.Managed ? ComputeResources?.MaxvCpus ?? 0 : UnmanagedvCpus ?? 0;

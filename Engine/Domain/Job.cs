@@ -28,10 +28,14 @@ public sealed class Job
     /// <summary>The moment the job reached SUCCEEDED or FAILED.</summary>
     public DateTimeOffset? StoppedAt { get; private set; }
 
-    /// <summary>The container as it runs: the definition's properties with the submit overrides and parameters applied.</summary>
-    public required ContainerProperties Container { get; init; }
+    /// <summary>
+    /// The container as it runs: the definition's properties with the submit overrides and parameters applied. An array
+    /// child shares its parent's: the store keeps it once, on the parent, and fills it in when it reads a child.
+    /// </summary>
+    public required ContainerProperties Container { get; set; }
 
-    public Dictionary<string, string> Parameters { get; init; } = [];
+    /// <summary>The parameters after the definition's defaults were merged in; an array child shares its parent's.</summary>
+    public Dictionary<string, string> Parameters { get; set; } = [];
 
     public RetryStrategy? RetryStrategy { get; init; }
 
@@ -71,6 +75,16 @@ public sealed class Job
     /// <summary>An array parent whose children exist (they are made once its own dependencies have succeeded).</summary>
     public bool ChildrenSpawned { get; set; }
 
+    /// <summary>
+    /// How many jobs this job still waits for: its dependencies that have not finished, or, for an array parent whose
+    /// children exist, its children that have not. Kept by the store in the same transaction as each finish, so that a
+    /// dispatch pass reads only the jobs whose wait is over, never every waiting one.
+    /// </summary>
+    public int WaitsFor { get; internal set; }
+
+    /// <summary>One of the jobs it waited for failed: a dependency (the job fails without running) or a child.</summary>
+    public bool WaitFailed { get; internal set; }
+
     /// <summary>AWS's <c>dependsOn</c>, as submitted.</summary>
     public List<JobDependency> DependsOn { get; init; } = [];
 
@@ -99,6 +113,64 @@ public sealed class Job
     public double Vcpus { get; init; }
 
     public int MemoryMiB { get; init; }
+
+    /// <summary>Places the next attempt on a compute environment (RUNNABLE → STARTING); the endpoint is recorded before any container exists.</summary>
+    public JobAttempt PlaceAttempt(string computeEnvironment, string dockerEndpoint, DateTimeOffset now)
+    {
+        AttemptCount++;
+        ComputeEnvironmentName = computeEnvironment;
+        ExitCode = null;
+        ContainerReason = null;
+        TimedOut = false;
+        var row = new JobAttempt { JobId = Id, Number = AttemptCount, ComputeEnvironmentName = computeEnvironment, DockerEndpoint = dockerEndpoint, PlacedAt = now };
+        Attempts.Add(row);
+        return row;
+    }
+
+    /// <summary>The launch never reached the engine: the attempt did not happen and the capacity goes back.</summary>
+    public void UndoPlacement(int attempt)
+    {
+        if (Attempt(attempt) is { } row)
+        {
+            Attempts.Remove(row);
+        }
+
+        AttemptCount = Attempts.Count == 0 ? 0 : Attempts.Max(a => a.Number);
+    }
+
+    /// <summary>The attempt's container runs (STARTING → RUNNING).</summary>
+    public void AttemptStarted(int attempt, string containerId, string logStreamName, DateTimeOffset startedAt)
+    {
+        StartedAt = startedAt;
+        LogStreamName = logStreamName;
+        var row = RequireAttempt(attempt);
+        row.ContainerId = containerId;
+        row.StartedAt = startedAt;
+        row.LogStreamName = logStreamName;
+        row.HostUnreachableSince = null;
+    }
+
+    /// <summary>Records how the attempt ended, on the job (AWS shows the latest attempt's container) and on its row.</summary>
+    public void EndAttempt(int attempt, AttemptOutcome outcome, string statusReason)
+    {
+        ExitCode = outcome.ExitCode;
+        ContainerReason = outcome.ContainerReason;
+        TimedOut = false;
+        var row = RequireAttempt(attempt);
+        row.StoppedAt = outcome.StoppedAt;
+        row.StartedAt ??= outcome.StoppedAt;
+        row.ExitCode = outcome.ExitCode;
+        row.Reason = outcome.ContainerReason;
+        row.StatusReason = statusReason;
+    }
+
+    public JobAttempt? Attempt(int number) => Attempts.FirstOrDefault(a => a.Number == number);
+
+    private JobAttempt RequireAttempt(int number) =>
+        Attempt(number) ?? throw new InvalidOperationException($"Job {Id} has no attempt {number}.");
+
+    /// <summary>The move's end, when it is not the moment it was written (a container's own exit time).</summary>
+    internal void StoppedAtOverride(DateTimeOffset at) => StoppedAt = at;
 
     internal void ApplyTransition(JobStatus to, string? reason, DateTimeOffset now)
     {
@@ -171,6 +243,12 @@ public sealed class JobAttempt
 
     public required string ComputeEnvironmentName { get; init; }
 
+    /// <summary>The Docker engine the attempt was placed on, recorded before its container was created.</summary>
+    public string? DockerEndpoint { get; init; }
+
+    /// <summary>When the attempt was placed (RUNNABLE → STARTING).</summary>
+    public DateTimeOffset? PlacedAt { get; init; }
+
     public string? ContainerId { get; set; }
 
     public DateTimeOffset? StartedAt { get; set; }
@@ -184,6 +262,24 @@ public sealed class JobAttempt
     public string? StatusReason { get; set; }
 
     public string? LogStreamName { get; set; }
+
+    /// <summary>
+    /// Set while the attempt's Docker engine does not answer: the last moment it was known to answer. A container that
+    /// stopped after it, with a failure, was stopped by whatever took the engine away (AWS: the host terminated).
+    /// </summary>
+    public DateTimeOffset? HostUnreachableSince { get; set; }
+
+    /// <summary>Bytes of output stored for the attempt (the messages' UTF-8 length), bounded by the logs' per-attempt cap.</summary>
+    public long LogBytes { get; set; }
+
+    /// <summary>The output reached the per-attempt cap: the rest was not stored, and the log says so.</summary>
+    public bool LogCut { get; set; }
+
+    /// <summary>
+    /// Where the stored output ends in Docker's log: the latest Docker timestamp (Unix nanoseconds) of a stored event. A
+    /// read again starts just before it and skips what is stored, however often the stream was cut.
+    /// </summary>
+    public long LogCursorNanos { get; set; }
 }
 
 /// <summary>A row of a job's status history: one per applied transition.</summary>

@@ -1,7 +1,7 @@
 namespace BatchPortal.Engine.Domain;
 
 /// <summary>One revision of a job definition. Revisions of a name are numbered from 1 and never reused.</summary>
-public sealed class JobDefinition
+public sealed class JobDefinition : IVersioned
 {
     public int Id { get; private set; }
 
@@ -30,6 +30,9 @@ public sealed class JobDefinition
     public Dictionary<string, string> Tags { get; set; } = [];
 
     public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>Moves on every save: two writers of the same resource cannot both win (see <see cref="IVersioned"/>).</summary>
+    public long Version { get; set; }
 }
 
 public enum JobDefinitionStatus

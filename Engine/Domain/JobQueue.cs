@@ -1,7 +1,7 @@
 namespace BatchPortal.Engine.Domain;
 
 /// <summary>Accepts submissions and places them on its compute environments, tried in <see cref="ComputeEnvironmentOrder"/>.</summary>
-public sealed class JobQueue
+public sealed class JobQueue : IVersioned
 {
     public int Id { get; private set; }
 
@@ -23,6 +23,9 @@ public sealed class JobQueue
     public Dictionary<string, string> Tags { get; set; } = [];
 
     public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>Moves on every save: two writers of the same resource cannot both win (see <see cref="IVersioned"/>).</summary>
+    public long Version { get; set; }
 
     public IEnumerable<string> OrderedComputeEnvironments =>
         ComputeEnvironmentOrder.OrderBy(o => o.Order).Select(o => o.ComputeEnvironment);

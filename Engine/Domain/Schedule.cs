@@ -1,7 +1,7 @@
 namespace BatchPortal.Engine.Domain;
 
 /// <summary>A recurring submission: an expression, a time zone, and the job it submits. Stands in for a CloudWatch rule and a Lambda.</summary>
-public sealed class Schedule
+public sealed class Schedule : IVersioned
 {
     public int Id { get; private set; }
 
@@ -42,6 +42,9 @@ public sealed class Schedule
     public OverlapPolicy OverlapPolicy { get; set; } = OverlapPolicy.Allow;
 
     public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>Moves on every save: two writers of the same resource cannot both win (see <see cref="IVersioned"/>).</summary>
+    public long Version { get; set; }
 
     /// <summary>The fire time of the last run (a job submitted, or a run skipped by the overlap policy).</summary>
     public DateTimeOffset? LastFireTime { get; set; }

@@ -9,4 +9,7 @@ public static class ContainerLabels
     public const string JobName = "batchportal.job-name";
     public const string JobQueue = "batchportal.job-queue";
     public const string ComputeEnvironment = "batchportal.compute-environment";
+
+    /// <summary>The database the job lives in: an orphan (its job unknown) is removed only by the store that made it.</summary>
+    public const string Store = "batchportal.store";
 }

@@ -1,50 +1,74 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
+using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Storage;
 using Hangfire;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace BatchPortal.Engine.Execution;
 
 /// <summary>
 /// Follows each running container without holding a thread: streams its output into the log store as it is written,
-/// waits for the exit, then hands completion to Hangfire. How many containers run at once is therefore set by compute
-/// environment capacity, never by Hangfire's worker count.
+/// and once Docker says the container has exited, hands completion to Hangfire. How many containers run at once is
+/// therefore set by compute environment capacity, never by Hangfire's worker count. A watch never gives up while its job
+/// runs: a stream that ends early, a Docker engine that does not answer, a database that times out, each is met by
+/// following again after a pause; only Docker's own word that the container has exited (or is gone) ends it.
 /// </summary>
 public sealed class ContainerWatcher(
     IContainerRuntimeFactory runtimes,
-    LogStore logs,
+    LogCapture capture,
     DockerHealth health,
     IBackgroundJobClient hangfire,
-    JobStore jobs,
-    Microsoft.Extensions.Options.IOptions<DockerOptions> options,
+    JobStateMachine stateMachine,
+    IOptions<DockerOptions> options,
     TimeProvider time,
     ILogger<ContainerWatcher> logger) : IHostedService, IDisposable
 {
-    private const int MaxBatch = 500;
+    private static readonly TimeSpan MaxPause = TimeSpan.FromSeconds(10);
     private readonly ConcurrentDictionary<string, Task> _watches = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (DateTimeOffset Since, bool SeenLive)> _completing = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
 
     public bool IsWatching(string jobId, int attempt) => _watches.ContainsKey(Key(jobId, attempt));
+
+    /// <summary>The attempt's completion was handed to Hangfire at the returned time and has not reported back.</summary>
+    public DateTimeOffset? CompletingSince(string jobId, int attempt) =>
+        _completing.TryGetValue(Key(jobId, attempt), out var c) ? c.Since : null;
+
+    /// <summary>
+    /// Whether this node followed the container until it exited, with its engine answering all along: then the exit
+    /// happened a moment ago. Otherwise (found exited after a restart or an outage) Docker's own exit time is the one to
+    /// record.
+    /// </summary>
+    public bool ExitSeenLive(string jobId, int attempt) => _completing.TryGetValue(Key(jobId, attempt), out var c) && c.SeenLive;
 
     public int Count => _watches.Count;
 
     /// <summary>
     /// Starts following a container; a second call for the same attempt is ignored. With a <paramref name="deadline"/>
     /// (the attempt's start plus <c>timeout.attemptDurationSeconds</c>) the container is stopped when it passes.
+    /// <paramref name="live"/>: the container was just started, so this watch sees it run (not so when re-attaching).
     /// </summary>
-    public void Watch(string jobId, int attempt, string containerId, string endpoint, DateTimeOffset? deadline = null)
+    public void Watch(string jobId, int attempt, string containerId, string endpoint, DateTimeOffset? deadline = null, bool live = true)
     {
         var key = Key(jobId, attempt);
 
         // Registered before it starts, so that its own removal at the end cannot race the registration.
         // Tracked in _watches and awaited at shutdown; not fire-and-forget.
-        var watch = new Task<Task>(() => WatchAsync(key, jobId, attempt, containerId, endpoint, deadline));
+        var watch = new Task<Task>(() => WatchAsync(key, jobId, attempt, containerId, endpoint, deadline, live));
         if (_watches.TryAdd(key, watch.Unwrap()))
         {
+            _completing.TryRemove(key, out _);
             watch.Start(TaskScheduler.Default);
         }
+    }
+
+    /// <summary>Completion has run for the attempt (whatever it decided): the attempt needs no more watching.</summary>
+    public void Completed(string jobId, int attempt)
+    {
+        _completing.TryRemove(Key(jobId, attempt), out _);
+        capture.Forget(jobId, attempt);
     }
 
     public void Dispose() => _stopping.Dispose();
@@ -67,40 +91,121 @@ public sealed class ContainerWatcher(
         await Task.WhenAll(_watches.Values).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
-    private async Task WatchAsync(string key, string jobId, int attempt, string containerId, string endpoint, DateTimeOffset? deadline)
+    private async Task WatchAsync(string key, string jobId, int attempt, string containerId, string endpoint, DateTimeOffset? deadline, bool live)
     {
         var ct = _stopping.Token;
         var runtime = runtimes.ForEndpoint(endpoint);
         using var exited = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var timer = deadline is { } d ? EnforceDeadlineAsync(runtime, jobId, containerId, d, exited.Token) : Task.CompletedTask;
+        var failures = 0;
+        var engineLost = false;
         try
         {
-            await StoreLogsAsync(runtime, jobId, attempt, containerId, ct);
-            await runtime.WaitAsync(containerId, ct);
+            while (!ct.IsCancellationRequested)
+            {
+                try
+                {
+                    await capture.CaptureAsync(runtime, jobId, attempt, containerId, follow: true, ct);
+                    var state = await runtime.InspectAsync(containerId, ct);
+                    if (engineLost)
+                    {
+                        engineLost = false;
+                        await EngineBackAsync(jobId, attempt, stillRunning: state?.Running == true, ct);
+                    }
+
+                    if (state is null || !state.Running)
+                    {
+                        break;
+                    }
+
+                    // Docker ended the stream while the container runs (a cut connection, a restarted engine API):
+                    // follow again from what is stored.
+                    failures++;
+                }
+                catch (ContainerRuntimeUnavailableException ex)
+                {
+                    failures++;
+                    live = false;
+                    await health.ReportUnreachableAsync(ex.Endpoint, ex.Error);
+                    if (!engineLost)
+                    {
+                        engineLost = true;
+                        logger.WatchFailed(jobId, containerId, ex);
+                        await EngineLostAsync(jobId, attempt, endpoint, ex.Error, ct);
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    // Not Docker's answer about the container (the database timed out, a bug): the container's fate is
+                    // unknown, so it is followed again, never taken for finished.
+                    failures++;
+                    logger.WatchFailed(jobId, containerId, ex);
+                }
+
+                if (failures > 0)
+                {
+                    await Task.Delay(Pause(failures), time, ct);
+                }
+            }
+
+            if (ct.IsCancellationRequested)
+            {
+                return;
+            }
+
             await exited.CancelAsync();
             await timer;
+            _completing[key] = (time.GetUtcNow(), live);
             hangfire.Enqueue<RunJob>(x => x.CompleteAsync(jobId, attempt, containerId, CancellationToken.None));
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // The portal is stopping; the container goes on and is found again by its labels at the next start.
         }
-        catch (ContainerRuntimeUnavailableException ex)
-        {
-            // The job stays RUNNING; when the engine answers again, recovery re-attaches to the container.
-            await health.ReportUnreachableAsync(endpoint, ex.Message[(ex.Message.IndexOf(": ", StringComparison.Ordinal) + 2)..]);
-            logger.WatchFailed(jobId, containerId, ex);
-        }
-        catch (Exception ex)
-        {
-            logger.WatchFailed(jobId, containerId, ex);
-            hangfire.Enqueue<RunJob>(x => x.CompleteAsync(jobId, attempt, containerId, CancellationToken.None));
-        }
         finally
         {
+            await exited.CancelAsync();
             _watches.TryRemove(key, out _);
         }
     }
+
+    /// <summary>1, 2, 4, 8 seconds, then every 10 (the first retry after a cut stream is at once).</summary>
+    private static TimeSpan Pause(int failures) =>
+        failures <= 1 ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Min(MaxPause.TotalSeconds, Math.Pow(2, failures - 2)));
+
+    /// <summary>
+    /// The job says what is going on while the engine is away, and the attempt remembers since when it was not heard from:
+    /// a container found stopped with a failure afterwards was stopped with the engine (AWS: the host terminated).
+    /// </summary>
+    private async Task EngineLostAsync(string jobId, int attempt, string endpoint, string error, CancellationToken ct)
+    {
+        try
+        {
+            var since = health.LastReachableAt(endpoint) ?? time.GetUtcNow();
+            await stateMachine.UpdateAttemptAsync(jobId, attempt, [JobStatus.Running], a => a.HostUnreachableSince ??= since, ct);
+            await stateMachine.SetReasonsAsync(JobStatus.Running, [(jobId, OutageReason(endpoint, since, error))], ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.WatchFailed(jobId, endpoint, ex);
+        }
+    }
+
+    /// <summary>The engine answers again: when the container ran through it, the outage is forgotten.</summary>
+    private async Task EngineBackAsync(string jobId, int attempt, bool stillRunning, CancellationToken ct)
+    {
+        if (!stillRunning)
+        {
+            return;
+        }
+
+        await stateMachine.UpdateAttemptAsync(jobId, attempt, [JobStatus.Running], a => a.HostUnreachableSince = null, ct);
+        await stateMachine.SetReasonsAsync(JobStatus.Running, [(jobId, null)], ct);
+    }
+
+    /// <summary>What a RUNNING job says while its engine does not answer.</summary>
+    public static string OutageReason(string endpoint, DateTimeOffset since, string error) =>
+        $"Docker engine unreachable at {endpoint} since {since:yyyy-MM-dd HH:mm:ss} UTC ({error}); the container's state is unknown until it answers.";
 
     /// <summary>
     /// AWS's attempt timeout: past the deadline the job is marked timed out and its container stopped (SIGTERM, then
@@ -116,7 +221,7 @@ public sealed class ContainerWatcher(
                 await Task.Delay(wait, time, ct);
             }
 
-            if (await jobs.MarkTimedOutAsync(jobId, ct))
+            if (await stateMachine.MarkTimedOutAsync(jobId, ct))
             {
                 await runtime.StopAsync(containerId, options.Value.StopGracePeriod, ct);
             }
@@ -127,59 +232,9 @@ public sealed class ContainerWatcher(
         }
         catch (ContainerRuntimeUnavailableException ex)
         {
+            // The reconciler stops it when the engine answers: a timed-out job's container is stopped wherever it is found.
             logger.WatchFailed(jobId, containerId, ex);
         }
-    }
-
-    private async Task StoreLogsAsync(IContainerRuntime runtime, string jobId, int attempt, string containerId, CancellationToken ct)
-    {
-        // After a restart, continue where the stored log ends. Docker's `since` has one-second steps, and the store keeps
-        // milliseconds while Docker's timestamps have nanoseconds, so a timestamp cannot tell a stored line from a new one
-        // in that second. What Docker sends again from that second starts with the lines stored from it, in the same
-        // order: those are skipped by count.
-        var last = await logs.LastTimestampAsync(jobId, attempt, ct);
-        DateTimeOffset? since = last is { } l ? DateTimeOffset.FromUnixTimeSeconds(l.ToUnixTimeSeconds()) : null;
-        var stored = since is { } s ? await logs.CountSinceAsync(jobId, attempt, s, ct) : 0;
-        var lines = Channel.CreateUnbounded<LogLine>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var reader = Task.Run(
-            async () =>
-            {
-                try
-                {
-                    await foreach (var line in runtime.ReadLogsAsync(containerId, since, follow: true, ct))
-                    {
-                        if (stored > 0)
-                        {
-                            stored--;
-                            continue;
-                        }
-
-                        await lines.Writer.WriteAsync(line, ct);
-                    }
-
-                    lines.Writer.Complete();
-                }
-                catch (Exception ex)
-                {
-                    lines.Writer.Complete(ex);
-                }
-            },
-            ct);
-
-        // Write whatever has arrived as one batch: one row per line, few transactions under load, no delay when quiet.
-        var batch = new List<LogEvent>(MaxBatch);
-        while (await lines.Reader.WaitToReadAsync(ct))
-        {
-            while (batch.Count < MaxBatch && lines.Reader.TryRead(out var line))
-            {
-                batch.Add(new LogEvent { JobId = jobId, Attempt = attempt, Stream = line.Stream, Timestamp = line.Timestamp, Message = line.Text });
-            }
-
-            await logs.AppendAsync([.. batch], CancellationToken.None);
-            batch.Clear();
-        }
-
-        await reader;
     }
 
     private static string Key(string jobId, int attempt) => $"{jobId}#{attempt}";

@@ -102,6 +102,28 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
         return list.FirstOrDefault()?.ID;
     }
 
+    public async Task<IReadOnlyList<ManagedContainer>> ListManagedAsync(CancellationToken ct)
+    {
+        var list = await Call(
+            c => _client.Containers.ListContainersAsync(
+                new ContainersListParameters
+                {
+                    All = true,
+                    Filters = new Dictionary<string, IDictionary<string, bool>>
+                    {
+                        ["label"] = new Dictionary<string, bool> { [$"{ContainerLabels.Managed}=true"] = true },
+                    },
+                },
+                c),
+            ct);
+        return [.. list.Select(c => new ManagedContainer(
+            c.ID,
+            Label(c.Labels, ContainerLabels.JobId),
+            int.TryParse(Label(c.Labels, ContainerLabels.Attempt), NumberStyles.Integer, CultureInfo.InvariantCulture, out var a) ? a : null,
+            Label(c.Labels, ContainerLabels.Store),
+            string.Equals(c.State, "running", StringComparison.OrdinalIgnoreCase) || string.Equals(c.State, "restarting", StringComparison.OrdinalIgnoreCase)))];
+    }
+
     public async Task<string> CreateAndStartAsync(ContainerSpec spec, CancellationToken ct)
     {
         var hostConfig = new HostConfig
@@ -134,6 +156,12 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
         {
             id = (await Call(c => _client.Containers.CreateContainerAsync(parameters, c), ct)).ID;
         }
+        catch (DockerApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+            // The name is the attempt's own: a create that was cut after the engine made it, or another launcher of the
+            // same attempt, made it first. Carry on with that container rather than make a second one.
+            id = await AdoptAsync(spec, ex, ct);
+        }
         catch (DockerApiException ex)
         {
             throw new ContainerStartException($"CannotCreateContainerError: {DockerMessage(ex)}", ex);
@@ -141,13 +169,13 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
 
         try
         {
+            // false means "already started" (304): a second launch of the same attempt, which is fine.
             await Call(c => _client.Containers.StartContainerAsync(id, new ContainerStartParameters(), c), ct);
         }
         catch (DockerApiException ex)
         {
             // The attempt fails and a retry makes its own container: one that never started would stay in "Created"
-            // for good, since only running jobs are looked after. (A privileged container on an engine without every
-            // capability is such a case.)
+            // for good. (A privileged container on an engine without every capability is such a case.)
             if (!_options.KeepContainers)
             {
                 await RemoveQuietlyAsync(id);
@@ -157,6 +185,29 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
         }
 
         return id;
+    }
+
+    /// <summary>The container that holds the attempt's name, when its labels say it is this attempt's.</summary>
+    private async Task<string> AdoptAsync(ContainerSpec spec, DockerApiException conflict, CancellationToken ct)
+    {
+        ContainerInspectResponse existing;
+        try
+        {
+            existing = await Call(c => _client.Containers.InspectContainerAsync(spec.Name, c), ct);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            throw new ContainerStartException($"CannotCreateContainerError: {DockerMessage(conflict)}", conflict);
+        }
+
+        var labels = existing.Config?.Labels;
+        if (Label(labels, ContainerLabels.JobId) != spec.Labels.GetValueOrDefault(ContainerLabels.JobId)
+            || Label(labels, ContainerLabels.Attempt) != spec.Labels.GetValueOrDefault(ContainerLabels.Attempt))
+        {
+            throw new ContainerStartException($"CannotCreateContainerError: the name {spec.Name} is taken by a container that is not this attempt's ({DockerMessage(conflict)})", conflict);
+        }
+
+        return existing.ID;
     }
 
     public async Task<ContainerExit> WaitAsync(string containerId, CancellationToken ct)
@@ -195,7 +246,7 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
         }
     }
 
-    public async IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, DateTimeOffset? since, bool follow, [EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<LogRecord> ReadLogsAsync(string containerId, long? sinceNanos, bool follow, [EnumeratorCancellation] CancellationToken ct)
     {
         var parameters = new ContainerLogsParameters
         {
@@ -203,42 +254,47 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
             ShowStderr = true,
             Follow = follow,
             Timestamps = true,
-            Since = since?.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+
+            // Docker takes "seconds.nanoseconds" and returns every message at or after it.
+            Since = sinceNanos is { } n ? $"{n / 1_000_000_000}.{n % 1_000_000_000:D9}" : null,
         };
 
-        MultiplexedStream stream;
+        Stream stream;
         try
         {
-            stream = await _client.Containers.GetContainerLogsAsync(containerId, false, parameters, ct);
+            // The overload that hands over Docker's own multiplexed stream: each frame there is one message, with its
+            // length. MultiplexedStream hides where frames end, and a line longer than 16 KiB arrives as several
+            // messages whose ends must be known to put the line together again (each carries a timestamp of its own).
+#pragma warning disable CS0618 // Obsolete only because it does not demultiplex; that is done below, frame by frame.
+            stream = await _client.Containers.GetContainerLogsAsync(containerId, parameters, ct);
+#pragma warning restore CS0618
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
             throw Unavailable(ex);
         }
 
-        using (stream)
+        await using (stream)
         {
-            var stdout = new LineSplitter("stdout");
-            var stderr = new LineSplitter("stderr");
-            var buffer = new byte[81920];
+            var frames = new DockerLogFrames(stream);
             while (true)
             {
-                var read = await stream.ReadOutputAsync(buffer, 0, buffer.Length, ct);
-                if (read.EOF)
+                LogRecord? record;
+                try
+                {
+                    record = await frames.ReadAsync(ct);
+                }
+                catch (Exception ex) when (IsUnreachable(ex))
+                {
+                    throw Unavailable(ex);
+                }
+
+                if (record is null)
                 {
                     break;
                 }
 
-                var splitter = read.Target == MultiplexedStream.TargetStream.StandardError ? stderr : stdout;
-                foreach (var line in splitter.Feed(buffer.AsSpan(0, read.Count)))
-                {
-                    yield return line;
-                }
-            }
-
-            foreach (var line in stdout.Flush().Concat(stderr.Flush()))
-            {
-                yield return line;
+                yield return record;
             }
         }
     }
@@ -323,7 +379,7 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
         }
         catch (OperationCanceledException ex) when (!ct.IsCancellationRequested)
         {
-            throw new ContainerRuntimeUnavailableException(Endpoint, $"no answer within {(timeout ?? _options.RequestTimeout).TotalSeconds:0.#} s", ex);
+            throw new ContainerRuntimeUnavailableException(Endpoint, $"no answer within {(timeout ?? _options.RequestTimeout).TotalSeconds:0.#} s", ex, mayHaveReachedEngine: true);
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
@@ -338,10 +394,27 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
     {
         // A missing unix socket surfaces as an odd socket error ("Cannot assign requested address"); say what is wrong.
         var uri = new Uri(Endpoint);
-        var message = uri.Scheme == "unix" && !File.Exists(uri.LocalPath)
-            ? $"the socket {uri.LocalPath} does not exist (is the Docker engine running?)"
-            : Innermost(ex).Message;
-        return new(Endpoint, message, ex);
+        var socketMissing = uri.Scheme == "unix" && !File.Exists(uri.LocalPath);
+        var message = socketMissing ? $"the socket {uri.LocalPath} does not exist (is the Docker engine running?)" : Innermost(ex).Message;
+        return new(Endpoint, message, ex, mayHaveReachedEngine: !socketMissing && MayHaveReached(ex));
+    }
+
+    /// <summary>
+    /// Whether a failed call may have been carried out: only a connection that was never made (no socket, refused, no
+    /// route) proves it was not. A timeout, a reset or an early end of the answer leave it open.
+    /// </summary>
+    private static bool MayHaveReached(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is SocketException { SocketErrorCode: SocketError.ConnectionRefused or SocketError.AddressNotAvailable or SocketError.HostNotFound
+                or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.TryAgain })
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool IsUnreachable(Exception ex) =>
@@ -378,83 +451,35 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
         return body.Length > 0 ? body : ex.Message;
     }
 
+    private static string? Label(IDictionary<string, string>? labels, string key) =>
+        labels is not null && labels.TryGetValue(key, out var value) ? value : null;
+
     private static DateTimeOffset? ParseTime(string? value) =>
         DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) && t.Year > 1 ? t : null;
-
-    /// <summary>Cuts one stream's bytes into lines, each prefixed by the timestamp Docker adds.</summary>
-    private sealed class LineSplitter(string stream)
-    {
-        private readonly Decoder _decoder = Encoding.UTF8.GetDecoder();
-        private readonly StringBuilder _pending = new();
-        private char[] _chars = new char[4096];
-
-        public List<LogLine> Feed(ReadOnlySpan<byte> bytes)
-        {
-            var needed = _decoder.GetCharCount(bytes, flush: false);
-            if (needed > _chars.Length)
-            {
-                _chars = new char[needed];
-            }
-
-            var count = _decoder.GetChars(bytes, _chars, flush: false);
-            var lines = new List<LogLine>();
-            var start = 0;
-            for (var i = 0; i < count; i++)
-            {
-                if (_chars[i] == '\n')
-                {
-                    _pending.Append(_chars, start, i - start);
-                    lines.Add(Parse(_pending.ToString()));
-                    _pending.Clear();
-                    start = i + 1;
-                }
-            }
-
-            _pending.Append(_chars, start, count - start);
-            return lines;
-        }
-
-        public IEnumerable<LogLine> Flush()
-        {
-            if (_pending.Length > 0)
-            {
-                var line = Parse(_pending.ToString());
-                _pending.Clear();
-                yield return line;
-            }
-        }
-
-        private LogLine Parse(string raw)
-        {
-            var space = raw.IndexOf(' ', StringComparison.Ordinal);
-            if (space > 0 && DateTimeOffset.TryParse(raw.AsSpan(0, space), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var ts))
-            {
-                return new LogLine(stream, ts, raw[(space + 1)..].TrimEnd('\r'));
-            }
-
-            return new LogLine(stream, DateTimeOffset.UnixEpoch, raw.TrimEnd('\r'));
-        }
-    }
 }
 
-/// <summary>One <see cref="DockerContainerRuntime"/> per endpoint, made on first use.</summary>
-internal sealed class DockerContainerRuntimeFactory(IOptions<DockerOptions> options) : IContainerRuntimeFactory, IDisposable
+/// <summary>One <see cref="DockerContainerRuntime"/> per endpoint, made on first use, with the engine's retries around it.</summary>
+internal sealed class DockerContainerRuntimeFactory(IOptions<DockerOptions> options, TimeProvider time) : IContainerRuntimeFactory, IDisposable
 {
-    private readonly ConcurrentDictionary<string, Lazy<DockerContainerRuntime>> _runtimes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<(DockerContainerRuntime Raw, IContainerRuntime Resilient)>> _runtimes = new(StringComparer.Ordinal);
 
     public string DefaultEndpoint => options.Value.Endpoint;
 
     public IContainerRuntime ForEndpoint(string? endpoint)
     {
         var key = string.IsNullOrWhiteSpace(endpoint) ? DefaultEndpoint : endpoint;
-        return _runtimes.GetOrAdd(key, k => new Lazy<DockerContainerRuntime>(() => new DockerContainerRuntime(k, options.Value))).Value;
+        return _runtimes.GetOrAdd(key, k => new(() =>
+        {
+            var raw = new DockerContainerRuntime(k, options.Value);
+            return (raw, new ResilientContainerRuntime(raw, options.Value.Retries, time));
+        })).Value.Resilient;
     }
 
     public void Dispose()
     {
         foreach (var runtime in _runtimes.Values.Where(r => r.IsValueCreated))
         {
-            runtime.Value.Dispose();
+            runtime.Value.Raw.Dispose();
         }
     }
 }

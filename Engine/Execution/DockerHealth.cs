@@ -1,9 +1,8 @@
 using System.Collections.Concurrent;
+using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Notifications;
-using BatchPortal.Engine.Scheduling;
 using BatchPortal.Engine.Storage;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -19,21 +18,27 @@ public sealed record EndpointHealth(string Endpoint, bool Reachable, string? Err
 
 /// <summary>
 /// Keeps the last known health of every Docker endpoint in use, checked in the background so that the dispatcher and the
-/// pages never wait on a dead socket. A change of health wakes the dispatcher and re-attaches to running containers.
+/// pages never wait on a dead socket. A change of health is published (<see cref="ResourceChanged"/> of kind
+/// <c>docker-endpoint</c>): the dispatcher and the reconciler listen. Checking only reads; it changes no job.
 /// </summary>
 public sealed class DockerHealth(
     IContainerRuntimeFactory runtimes,
     IDbContextFactory<BatchDbContext> dbFactory,
-    DispatchSignal dispatchSignal,
     IJobEventPublisher events,
-    IServiceProvider services,
     IOptions<DockerOptions> options,
     TimeProvider time,
     ILogger<DockerHealth> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<string, EndpointHealth> _health = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _lastReachable = new(StringComparer.Ordinal);
 
     public string DefaultEndpoint => runtimes.DefaultEndpoint;
+
+    /// <summary>The Docker engine a compute environment runs its containers on.</summary>
+    public string EndpointOf(ComputeEnvironment ce) => string.IsNullOrWhiteSpace(ce.DockerEndpoint) ? runtimes.DefaultEndpoint : ce.DockerEndpoint;
+
+    /// <summary>The last moment the endpoint was known to answer (a check, or a call that succeeded).</summary>
+    public DateTimeOffset? LastReachableAt(string endpoint) => _lastReachable.TryGetValue(endpoint, out var at) ? at : null;
 
     public IReadOnlyCollection<EndpointHealth> All => [.. _health.Values];
 
@@ -66,7 +71,7 @@ public sealed class DockerHealth(
         }
         catch (ContainerRuntimeUnavailableException ex)
         {
-            health = new EndpointHealth(endpoint, false, ex.Message[(ex.Message.IndexOf(": ", StringComparison.Ordinal) + 2)..], null, time.GetUtcNow());
+            health = new EndpointHealth(endpoint, false, ex.Error, null, time.GetUtcNow());
         }
         catch (Exception ex) when (ex is UriFormatException or NotSupportedException or ArgumentException)
         {
@@ -93,7 +98,7 @@ public sealed class DockerHealth(
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
-                // A failed round (database busy, a recovery error) must not end the loop, or health would freeze.
+                // A failed round (database busy) must not end the loop, or health would freeze.
                 logger.HealthRoundFailed(ex);
             }
 
@@ -108,6 +113,7 @@ public sealed class DockerHealth(
         }
     }
 
+    /// <summary>The default endpoint and every one a compute environment names: the endpoints that are checked.</summary>
     private async Task<IReadOnlyCollection<string>> EndpointsInUseAsync(CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -115,8 +121,27 @@ public sealed class DockerHealth(
         return [.. named.Append(runtimes.DefaultEndpoint).Distinct(StringComparer.Ordinal)];
     }
 
+    /// <summary>
+    /// The endpoints work runs on: those of ENABLED compute environments (the default one for those that name none).
+    /// One of them down means jobs cannot start or be followed there, and <c>/healthz</c> says so.
+    /// </summary>
+    public async Task<IReadOnlyCollection<string>> EndpointsServingAsync(CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var endpoints = await db.ComputeEnvironments.AsNoTracking()
+            .Where(c => c.State == ResourceState.Enabled)
+            .Select(c => c.DockerEndpoint)
+            .ToListAsync(ct);
+        return [.. endpoints.Select(e => string.IsNullOrWhiteSpace(e) ? runtimes.DefaultEndpoint : e).Distinct(StringComparer.Ordinal)];
+    }
+
     private async Task RecordAsync(EndpointHealth health)
     {
+        if (health.Reachable)
+        {
+            _lastReachable[health.Endpoint] = health.CheckedAt;
+        }
+
         var previous = _health.GetValueOrDefault(health.Endpoint);
         _health[health.Endpoint] = health;
         if (previous is not null && previous.Reachable == health.Reachable && previous.Error == health.Error)
@@ -127,19 +152,12 @@ public sealed class DockerHealth(
         if (health.Reachable)
         {
             logger.DockerReachable(health.Endpoint, health.Host?.ServerVersion, health.Host?.Cpus ?? 0, (health.Host?.MemoryBytes ?? 0) / 1024 / 1024);
-            if (previous is null || !previous.Reachable)
-            {
-                // Re-attach to containers left running while the engine (or the portal) was away.
-                // Resolved late: recovery needs the watcher and the job runner, which need this class.
-                await services.GetRequiredService<ContainerRecovery>().RecoverAsync(health.Endpoint, CancellationToken.None);
-            }
         }
         else
         {
             logger.DockerUnreachable(health.Endpoint, health.Error ?? "unknown error");
         }
 
-        dispatchSignal.Notify();
         await events.PublishAsync(new ResourceChanged("docker-endpoint", health.Endpoint));
     }
 }

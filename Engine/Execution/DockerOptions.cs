@@ -32,6 +32,17 @@ public sealed class DockerOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Engine:Docker:StopGracePeriod must be between 0 and 10 minutes.")]
     public TimeSpan StopGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How often the engine's own Docker calls are tried again when the engine does not answer (after 0.2, 0.4, 0.8,
+    /// 1.6 s ...). A call that blips is the engine's problem, never the job's. 0 turns retries off.
+    /// </summary>
+    [Range(0, 10, ErrorMessage = "Engine:Docker:Retries must be between 0 and 10.")]
+    public int Retries { get; set; } = 4;
+
+    /// <summary>How often every running job is checked against what its Docker engine has (and leftovers removed).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00", ErrorMessage = "Engine:Docker:ReconcileInterval must be between 100 ms and 10 minutes.")]
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Keep exited containers instead of removing them once their logs are stored (for debugging).</summary>
     public bool KeepContainers { get; set; }
 }

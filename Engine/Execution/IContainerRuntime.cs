@@ -18,6 +18,14 @@ public interface IContainerRuntime
     /// <summary>The container already made for this attempt, if any: launches are safe to run twice.</summary>
     Task<string?> FindAttemptContainerAsync(string jobId, int attempt, CancellationToken ct);
 
+    /// <summary>Every container the engine made on this Docker engine (labelled <see cref="ContainerLabels.Managed"/>), running or not.</summary>
+    Task<IReadOnlyList<ManagedContainer>> ListManagedAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Creates the container and starts it. Safe to call again for the same spec: the name is unique per attempt, so a
+    /// second call (after a cut connection, or from another launcher) finds the container the first one made and starts
+    /// it if it has not started, instead of making another.
+    /// </summary>
     Task<string> CreateAndStartAsync(ContainerSpec spec, CancellationToken ct);
 
     /// <summary>Waits until the container has exited and returns how it ended.</summary>
@@ -26,8 +34,12 @@ public interface IContainerRuntime
     /// <summary>How the container stands now, or null when it no longer exists.</summary>
     Task<ContainerState?> InspectAsync(string containerId, CancellationToken ct);
 
-    /// <summary>The container's output line by line, from <paramref name="since"/>; with <paramref name="follow"/>, until it exits.</summary>
-    IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, DateTimeOffset? since, bool follow, CancellationToken ct);
+    /// <summary>
+    /// The container's output as Docker keeps it: one record per message, each with Docker's own timestamp (Unix
+    /// nanoseconds), from <paramref name="sinceNanos"/> (inclusive) on; with <paramref name="follow"/>, until the stream
+    /// ends. A line longer than Docker's buffer (16 KiB) comes as several records, all but the last marked partial.
+    /// </summary>
+    IAsyncEnumerable<LogRecord> ReadLogsAsync(string containerId, long? sinceNanos, bool follow, CancellationToken ct);
 
     /// <summary>SIGTERM, then SIGKILL after <paramref name="grace"/>.</summary>
     Task StopAsync(string containerId, TimeSpan grace, CancellationToken ct);
@@ -73,13 +85,29 @@ public sealed record ContainerExit(long ExitCode, bool OomKilled, string? Error)
 
 public sealed record ContainerState(bool Running, long ExitCode, bool OomKilled, string? Error, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt);
 
-public sealed record LogLine(string Stream, DateTimeOffset Timestamp, string Text);
+/// <summary>A container the engine made, found by its labels.</summary>
+public sealed record ManagedContainer(string Id, string? JobId, int? Attempt, string? Store, bool Running);
 
-/// <summary>The Docker engine did not answer (socket missing, connection refused, timeout).</summary>
-public sealed class ContainerRuntimeUnavailableException(string endpoint, string message, Exception? inner = null)
+/// <summary>
+/// One message of a container's output as Docker returns it: the stream, Docker's timestamp in Unix nanoseconds, and the
+/// bytes without the line's end. <see cref="Partial"/>: the line goes on in the next record of the same stream.
+/// </summary>
+public sealed record LogRecord(string Stream, long TimestampNanos, ReadOnlyMemory<byte> Content, bool Partial);
+
+/// <summary>The Docker engine did not answer (socket missing, connection refused, timeout, connection cut).</summary>
+public sealed class ContainerRuntimeUnavailableException(string endpoint, string message, Exception? inner = null, bool mayHaveReachedEngine = true)
     : Exception($"Docker engine unreachable at {endpoint}: {message}", inner)
 {
     public string Endpoint { get; } = endpoint;
+
+    /// <summary>The error without the endpoint, for a status reason or the banner.</summary>
+    public string Error { get; } = message;
+
+    /// <summary>
+    /// False only when the request cannot have reached the engine (no socket, connection refused); after a timeout or a
+    /// cut connection the engine may have done what was asked, and a caller must look before it acts as if it had not.
+    /// </summary>
+    public bool MayHaveReachedEngine { get; } = mayHaveReachedEngine;
 }
 
 /// <summary>The image is not present and could not be pulled.</summary>

@@ -1,8 +1,8 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Storage;
 using Hangfire;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -10,29 +10,36 @@ namespace BatchPortal.Engine.Execution;
 
 /// <summary>
 /// The Hangfire entry points that touch containers. Hangfire only executes: each method re-reads the job, does nothing
-/// when the job has moved on, and is safe to run twice (the container of an attempt is found by its labels, and its name
-/// is unique per attempt). Hangfire's own retries are off: attempts belong to the engine.
+/// when the job has moved on, and is safe to run twice, here or on another node (an attempt's engine is recorded before
+/// its container exists, and its container has a name of its own, so a second launch finds the first one's container).
+/// So Hangfire may retry them: an error that escapes one (a database that timed out, an engine that stayed away through
+/// the seam's own retries) is the engine's problem, and the method runs again after a pause. What the attempt did is
+/// only reported to <see cref="JobStateMachine.EndAttemptAsync"/>, which decides what the job becomes.
 /// </summary>
 public sealed class RunJob(
-    JobStore jobs,
-    IDbContextFactory<BatchDbContext> dbFactory,
+    JobStateMachine stateMachine,
+    JobQueries queries,
     IContainerRuntimeFactory runtimes,
     DockerHealth health,
     ContainerWatcher watcher,
+    LogCapture capture,
+    StoreIdentity store,
     IOptions<DockerOptions> options,
     TimeProvider time,
     ILogger<RunJob> logger)
 {
-    public const string EssentialContainerExited = "Essential container in task exited";
+    public const string EssentialContainerExited = AttemptOutcome.EssentialContainerExited;
+    public const string TaskFailedToStart = AttemptOutcome.TaskFailedToStart;
+    public const string TimeoutExceeded = AttemptOutcome.TimeoutExceeded;
 
-    // Launches in flight on this node. Recovery may queue a launch for a STARTING job whose first launch is still
-    // running (both happen when the engine first answers at start); the second must not race the first.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _launching = new(StringComparer.Ordinal);
-    public const string TaskFailedToStart = "Task failed to start";
-    public const string TimeoutExceeded = "Job attempt duration exceeded timeout";
+    // Launches in flight on this node: a second one for the same attempt (the reconciler's, while the first pulls a large
+    // image) waits for nothing and leaves.
+    private readonly ConcurrentDictionary<string, byte> _launching = new(StringComparer.Ordinal);
+
+    public bool IsLaunching(string jobId, int attempt) => _launching.ContainsKey($"{jobId}#{attempt}");
 
     /// <summary>STARTING → RUNNING: pull the image if needed, create and start the attempt's container, watch it.</summary>
-    [AutomaticRetry(Attempts = 0, OnAttemptsExceeded = AttemptsExceededAction.Delete)]
+    [AutomaticRetry(Attempts = 8, DelaysInSeconds = [1, 2, 4, 8, 15, 30, 60, 60], OnAttemptsExceeded = AttemptsExceededAction.Delete)]
     public async Task LaunchAsync(string jobId, int attempt, CancellationToken ct)
     {
         var key = $"{jobId}#{attempt}";
@@ -53,55 +60,57 @@ public sealed class RunJob(
 
     private async Task LaunchOnceAsync(string jobId, int attempt, CancellationToken ct)
     {
-        var job = await jobs.GetAsync(jobId, ct);
-        if (job is null || job.Status != JobStatus.Starting || job.AttemptCount != attempt)
+        var job = await queries.GetAsync(jobId, ct);
+        if (job is null || job.Status != JobStatus.Starting || job.AttemptCount != attempt || job.Attempt(attempt) is not { } row)
         {
             return;
         }
 
-        var endpoint = await EndpointOfAsync(job.ComputeEnvironmentName, ct);
-        var runtime = runtimes.ForEndpoint(endpoint);
+        var runtime = runtimes.ForEndpoint(row.DockerEndpoint);
         string containerId;
         try
         {
             containerId = await FindOrStartAsync(runtime, job, attempt, ct);
         }
+        catch (ContainerRuntimeUnavailableException ex) when (!ex.MayHaveReachedEngine)
+        {
+            // Nothing reached the engine (no socket, connection refused): no container can exist, so the capacity goes
+            // back and the dispatcher places the job again, perhaps elsewhere.
+            logger.LaunchFailed(jobId, attempt, ex.Message, null);
+            await health.ReportUnreachableAsync(ex.Endpoint, ex.Error);
+            await stateMachine.TryTransitionAsync(jobId, JobStatus.Starting, JobStatus.Runnable, ex.Message, j => j.UndoPlacement(attempt), ct);
+            return;
+        }
         catch (ContainerRuntimeUnavailableException ex)
         {
-            // Nothing reached the engine: give the capacity back and let the dispatcher place the job again.
+            // The engine may have made the container before the connection was lost: the job keeps its attempt and its
+            // engine, and the launch runs again (Hangfire's retry, or the reconciler) to find it or make it.
             logger.LaunchFailed(jobId, attempt, ex.Message, null);
-            await health.ReportUnreachableAsync(ex.Endpoint, ex.Message[(ex.Message.IndexOf(": ", StringComparison.Ordinal) + 2)..]);
-            await jobs.TryTransitionAsync(jobId, JobStatus.Starting, JobStatus.Runnable, ex.Message, (j, db) =>
-            {
-                j.AttemptCount--;
-                var row = j.Attempts.Single(a => a.Number == attempt);
-                db.JobAttempts.Remove(row);
-                j.Attempts.Remove(row);
-            }, ct);
-            return;
+            await health.ReportUnreachableAsync(ex.Endpoint, ex.Error);
+            await stateMachine.SetReasonsAsync(JobStatus.Starting, [(jobId, $"{ex.Message}; the launch is tried again when it answers.")], ct);
+            throw;
         }
         catch (Exception ex) when (ex is ImagePullException or ContainerStartException)
         {
             var containerReason = ex is ImagePullException ? $"CannotPullContainerError: {ex.Message}" : ex.Message;
             logger.LaunchFailed(jobId, attempt, containerReason, null);
-            await FinishAttemptAsync(job, attempt, JobStatus.Starting, exitCode: null, containerReason, TaskFailedToStart, ct);
+            await stateMachine.EndAttemptAsync(jobId, attempt, new AttemptOutcome(JobStatus.Starting, null, containerReason, TaskFailedToStart, time.GetUtcNow()), ct);
             return;
         }
 
         var now = time.GetUtcNow();
         var logStream = $"{Truncate(job.JobDefinitionName, 200)}/default/{containerId[..Math.Min(32, containerId.Length)]}";
-        var moved = await jobs.TryTransitionAsync(jobId, JobStatus.Starting, JobStatus.Running, null, (j, _) =>
-        {
-            j.StartedAt = now;
-            j.LogStreamName = logStream;
-            var row = j.Attempts.Single(a => a.Number == attempt);
-            row.ContainerId = containerId;
-            row.StartedAt = now;
-            row.LogStreamName = logStream;
-        }, ct);
-
+        var moved = await stateMachine.TryTransitionAsync(jobId, JobStatus.Starting, JobStatus.Running, null, j => j.AttemptStarted(attempt, containerId, logStream, now), ct);
         if (!moved.IsApplied)
         {
+            var current = await queries.GetAsync(jobId, ct);
+            if (current is { Status: JobStatus.Running } && current.AttemptCount == attempt && current.Attempt(attempt)?.ContainerId == containerId)
+            {
+                // Another launch of this attempt got there first, with this same container: it is running and followed.
+                watcher.Watch(jobId, attempt, containerId, runtime.Endpoint, Deadline(current, current.StartedAt ?? now));
+                return;
+            }
+
             // Terminated (or otherwise finished) while starting: the container must not outlive the decision.
             await runtime.StopAsync(containerId, TimeSpan.Zero, ct);
             await RemoveAsync(runtime, jobId, containerId);
@@ -112,86 +121,102 @@ public sealed class RunJob(
         watcher.Watch(jobId, attempt, containerId, runtime.Endpoint, Deadline(job, now));
     }
 
-    /// <summary>RUNNING → SUCCEEDED, FAILED or RUNNABLE (retry), once the container has exited and its logs are stored.</summary>
-    [AutomaticRetry(Attempts = 0, OnAttemptsExceeded = AttemptsExceededAction.Delete)]
+    /// <summary>
+    /// RUNNING → SUCCEEDED, FAILED or RUNNABLE (retry), once Docker says the container has exited and every line it
+    /// wrote is stored. A container that still runs is followed again instead: completion never guesses.
+    /// </summary>
+    [AutomaticRetry(Attempts = 8, DelaysInSeconds = [1, 2, 4, 8, 15, 30, 60, 60], OnAttemptsExceeded = AttemptsExceededAction.Delete)]
     public async Task CompleteAsync(string jobId, int attempt, string containerId, CancellationToken ct)
     {
-        var job = await jobs.GetAsync(jobId, ct);
-        if (job is null)
-        {
-            return;
-        }
-
-        var endpoint = await EndpointOfAsync(job.Attempts.FirstOrDefault(a => a.Number == attempt)?.ComputeEnvironmentName, ct);
-        var runtime = runtimes.ForEndpoint(endpoint);
-        if (job.Status == JobStatus.Running && job.AttemptCount == attempt)
+        var job = await queries.GetAsync(jobId, ct);
+        var row = job?.Attempt(attempt);
+        var runtime = runtimes.ForEndpoint(row?.DockerEndpoint);
+        if (job is { Status: JobStatus.Running } && job.AttemptCount == attempt && row is not null)
         {
             var state = await runtime.InspectAsync(containerId, ct);
-            int? exitCode = state is null ? null : (int)state.ExitCode;
-            var reason = state switch
+            if (state is { Running: true })
             {
-                null => $"Container {containerId[..Math.Min(12, containerId.Length)]} no longer exists on {runtime.Endpoint}",
-                { OomKilled: true } => "OutOfMemoryError: Container killed due to memory usage",
-                _ => state.Error,
-            };
-            await FinishAttemptAsync(job, attempt, JobStatus.Running, exitCode, reason, EssentialContainerExited, ct);
+                watcher.Watch(jobId, attempt, containerId, runtime.Endpoint, Deadline(job, job.StartedAt ?? time.GetUtcNow()));
+                return;
+            }
+
+            if (state is not null)
+            {
+                // Docker's follow stream can end before the last lines: read again from what is stored, until nothing new comes.
+                await capture.CatchUpAsync(runtime, jobId, attempt, containerId, ct);
+            }
+
+            var outcome = Outcome(row.HostUnreachableSince, row.StartedAt, watcher.ExitSeenLive(jobId, attempt), runtime.Endpoint, containerId, state, time.GetUtcNow());
+            await stateMachine.EndAttemptAsync(jobId, attempt, outcome, ct);
         }
 
         await RemoveAsync(runtime, jobId, containerId);
+        watcher.Completed(jobId, attempt);
     }
 
     /// <summary>Stops an attempt's container (SIGTERM, then SIGKILL after the grace period); the watcher then completes it.</summary>
-    [AutomaticRetry(Attempts = 0, OnAttemptsExceeded = AttemptsExceededAction.Delete)]
+    [AutomaticRetry(Attempts = 8, DelaysInSeconds = [1, 2, 4, 8, 15, 30, 60, 60], OnAttemptsExceeded = AttemptsExceededAction.Delete)]
     public async Task StopAsync(string jobId, int attempt, CancellationToken ct)
     {
-        var job = await jobs.GetAsync(jobId, ct);
-        var row = job?.Attempts.FirstOrDefault(a => a.Number == attempt);
+        var job = await queries.GetAsync(jobId, ct);
+        var row = job?.Attempt(attempt);
         if (row?.ContainerId is not { } containerId)
         {
             return;
         }
 
-        var runtime = runtimes.ForEndpoint(await EndpointOfAsync(row.ComputeEnvironmentName, ct));
-        try
-        {
-            await runtime.StopAsync(containerId, options.Value.StopGracePeriod, ct);
-        }
-        catch (ContainerRuntimeUnavailableException ex)
-        {
-            logger.RemoveFailed(jobId, containerId, ex);
-        }
+        await runtimes.ForEndpoint(row.DockerEndpoint).StopAsync(containerId, options.Value.StopGracePeriod, ct);
     }
 
-    /// <summary>Ends an attempt: SUCCEEDED on exit 0, else another attempt when the retry strategy allows, else FAILED.</summary>
-    internal async Task FinishAttemptAsync(Job job, int attempt, JobStatus from, int? exitCode, string? containerReason, string statusReason, CancellationToken ct)
+    /// <summary>
+    /// How the attempt ended, from Docker's view of its container (null: the container is gone). When the engine was
+    /// lost during the attempt and the container stopped after that with a failure, or vanished, the engine's going away
+    /// stopped it: AWS's host-terminated reason, which retry strategies match with <c>Host EC2*</c>. An exit seen as it
+    /// happened stops at this moment; one found afterwards at Docker's own exit time (never before the attempt started:
+    /// the engine's host may keep another time than the portal's).
+    /// </summary>
+    internal static AttemptOutcome Outcome(
+        DateTimeOffset? hostUnreachableSince,
+        DateTimeOffset? startedAt,
+        bool exitSeenLive,
+        string endpoint,
+        string containerId,
+        ContainerState? state,
+        DateTimeOffset now)
     {
-        if (job.IsTerminated)
+        var shortId = containerId[..Math.Min(12, containerId.Length)];
+        int? exitCode = state is null ? null : (int)state.ExitCode;
+        var stoppedAt = exitSeenLive && hostUnreachableSince is null ? now : state?.FinishedAt ?? hostUnreachableSince ?? now;
+        if (startedAt is { } started && stoppedAt < started)
         {
-            // TerminateJob stopped the container: the caller's reason stands, and a terminated job is never retried.
-            statusReason = job.TerminationReason ?? "Terminated";
-        }
-        else if (job.TimedOut)
-        {
-            statusReason = TimeoutExceeded;
+            stoppedAt = started;
         }
 
-        var to = job.IsTerminated || job.TimedOut ? JobStatus.Failed
-            : exitCode == 0 && from == JobStatus.Running ? JobStatus.Succeeded
-            : RetryPolicy.ShouldRetry(job, attempt, exitCode, containerReason, statusReason) ? JobStatus.Runnable
-            : JobStatus.Failed;
-        var now = time.GetUtcNow();
-        await jobs.TryTransitionAsync(job.Id, from, to, statusReason, (j, _) =>
+        if (stoppedAt > now)
         {
-            j.ExitCode = exitCode;
-            j.ContainerReason = containerReason;
-            j.TimedOut = false;
-            var row = j.Attempts.Single(a => a.Number == attempt);
-            row.StoppedAt = now;
-            row.StartedAt ??= now;
-            row.ExitCode = exitCode;
-            row.Reason = containerReason;
-            row.StatusReason = statusReason;
-        }, ct);
+            stoppedAt = now;
+        }
+
+        if (hostUnreachableSince is { } lost && (state is null || (exitCode != 0 && stoppedAt >= lost - TimeSpan.FromSeconds(2))))
+        {
+            var what = state is null
+                ? "the container was gone when it answered again"
+                : $"the container stopped with exit code {exitCode} at {stoppedAt:yyyy-MM-dd HH:mm:ss} UTC";
+            return new AttemptOutcome(
+                JobStatus.Running,
+                exitCode,
+                $"The Docker engine at {endpoint} stopped answering after {lost:yyyy-MM-dd HH:mm:ss} UTC; {what}.",
+                AttemptOutcome.HostTerminated(endpoint),
+                stoppedAt);
+        }
+
+        var reason = state switch
+        {
+            null => $"Container {shortId} no longer exists on {endpoint}",
+            { OomKilled: true } => "OutOfMemoryError: Container killed due to memory usage",
+            _ => state.Error,
+        };
+        return new AttemptOutcome(JobStatus.Running, exitCode, reason, EssentialContainerExited, stoppedAt);
     }
 
     private async Task<string> FindOrStartAsync(IContainerRuntime runtime, Job job, int attempt, CancellationToken ct)
@@ -204,19 +229,17 @@ public sealed class RunJob(
             {
                 return existing;
             }
-
-            // Created by a launch that died before starting it: start over.
-            await runtime.RemoveAsync(existing, ct);
         }
 
+        // Made by a launch that stopped before starting it, or not made yet: CreateAndStartAsync starts the one there, or
+        // makes it.
         var image = job.Container.Image ?? throw new ContainerStartException("CannotCreateContainerError: the job has no container image");
         await runtime.EnsureImageAsync(image, ct);
         var host = health.Peek(runtime.Endpoint)?.Host ?? await runtime.GetHostInfoAsync(ct);
         int? arraySize = null;
         if (job.ParentJobId is { } parentId)
         {
-            await using var db = await dbFactory.CreateDbContextAsync(ct);
-            arraySize = await db.Jobs.Where(j => j.Id == parentId).Select(j => j.ArraySize).FirstOrDefaultAsync(ct);
+            arraySize = (await queries.GetAsync(parentId, ct))?.ArraySize;
         }
 
         return await runtime.CreateAndStartAsync(BuildSpec(job, attempt, host.Cpus, arraySize), ct);
@@ -252,6 +275,7 @@ public sealed class RunJob(
             [ContainerLabels.JobName] = job.Name,
             [ContainerLabels.JobQueue] = job.QueueName,
             [ContainerLabels.ComputeEnvironment] = job.ComputeEnvironmentName ?? string.Empty,
+            [ContainerLabels.Store] = store.Id,
         };
 
         var binds = c.MountPoints
@@ -287,6 +311,7 @@ public sealed class RunJob(
     internal static string ContainerName(string jobId, int attempt) =>
         $"batchportal-{jobId.Replace(':', '-')}-{attempt.ToString(CultureInfo.InvariantCulture)}";
 
+    /// <summary>Removes a finished attempt's container; one left behind (the engine away) is removed by the reconciler.</summary>
     private async Task RemoveAsync(IContainerRuntime runtime, string jobId, string containerId)
     {
         if (options.Value.KeepContainers)
@@ -302,17 +327,6 @@ public sealed class RunJob(
         {
             logger.RemoveFailed(jobId, containerId, ex);
         }
-    }
-
-    private async Task<string?> EndpointOfAsync(string? computeEnvironment, CancellationToken ct)
-    {
-        if (computeEnvironment is null)
-        {
-            return null;
-        }
-
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        return await db.ComputeEnvironments.Where(c => c.Name == computeEnvironment).Select(c => c.DockerEndpoint).FirstOrDefaultAsync(ct);
     }
 
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];

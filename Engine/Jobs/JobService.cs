@@ -52,10 +52,15 @@ public sealed class ContainerOverrides
     public int? Memory { get; set; }
 }
 
+/// <summary>Where a submission came from, when a schedule made it: at most one job per schedule and fire time.</summary>
+public sealed record SubmissionOrigin(string ScheduleName, DateTimeOffset FireTime);
+
 /// <summary>Submit, cancel and terminate: what a caller does to jobs. The dispatcher and the runner do the rest.</summary>
 public sealed partial class JobService(
     IDbContextFactory<BatchDbContext> dbFactory,
-    JobStore jobs,
+    JobQueries jobs,
+    JobSubmissions submissions,
+    JobStateMachine stateMachine,
     IBackgroundJobClient hangfire,
     TimeProvider time)
 {
@@ -69,7 +74,7 @@ public sealed partial class JobService(
     public Task<Result<Job>> SubmitAsync(SubmitJobRequest r, CancellationToken ct = default) => SubmitAsync(r, null, ct);
 
     /// <summary>Submits a job; a schedule passes where it came from, and a second submission for one fire time is refused.</summary>
-    public async Task<Result<Job>> SubmitAsync(SubmitJobRequest r, Schedules.ScheduleOrigin? origin, CancellationToken ct = default)
+    public async Task<Result<Job>> SubmitAsync(SubmitJobRequest r, SubmissionOrigin? origin, CancellationToken ct = default)
     {
         var errors = new List<FieldError>();
         if (Names.CheckJobName(r.JobName) is { } nameError)
@@ -172,11 +177,18 @@ public sealed partial class JobService(
         };
         try
         {
-            await jobs.AddAsync(job, [.. edges.Select(d => new JobDependencyEdge { JobId = job.Id, DependsOnJobId = d })], ct);
+            await submissions.AddAsync(job, [.. edges.Select(d => new JobDependencyEdge { JobId = job.Id, DependsOnJobId = d })], ct);
         }
         catch (DbUpdateException) when (origin is not null)
         {
             return new ResourceConflict($"Schedule {origin.ScheduleName} already submitted a job for {origin.FireTime:u}.");
+        }
+        catch (DependencyGoneException gone)
+        {
+            // Checked above, then purged by retention before the job was written: the answer is the same as for a job
+            // that never existed.
+            var i = (r.DependsOn ?? []).FindIndex(d => d.JobId is not null && Arns.NameFrom(d.JobId, "job") == gone.DependencyId);
+            return new ValidationFailed($"dependsOn[{Math.Max(0, i)}].jobId", $"Job {gone.DependencyId} does not exist.");
         }
 
         return job;
@@ -200,7 +212,8 @@ public sealed partial class JobService(
             return direct;
         }
 
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var named = dependsOn.Where(d => !string.IsNullOrWhiteSpace(d.JobId)).Select(d => Arns.NameFrom(d.JobId!, "job")).Distinct(StringComparer.Ordinal).ToList();
+        var known = await jobs.ArraySizesAsync(named, ct);
         foreach (var (dep, i) in dependsOn.Select((d, i) => (d, i)))
         {
             var field = $"dependsOn[{i}]";
@@ -234,14 +247,13 @@ public sealed partial class JobService(
             }
 
             var id = Arns.NameFrom(dep.JobId, "job");
-            var target = await db.Jobs.AsNoTracking().Where(j => j.Id == id).Select(j => new { j.Id, j.ArraySize }).FirstOrDefaultAsync(ct);
-            if (target is null)
+            if (!known.TryGetValue(id, out var targetSize))
             {
                 errors.Add(new($"{field}.jobId", $"Job {dep.JobId} does not exist."));
             }
-            else if (type == NToN && target.ArraySize != arraySize)
+            else if (type == NToN && targetSize != arraySize)
             {
-                errors.Add(new($"{field}.jobId", $"An N_TO_N dependency needs an array job of the same size ({arraySize}); job {id} {(target.ArraySize is { } n ? $"has size {n}" : "is not an array job")}."));
+                errors.Add(new($"{field}.jobId", $"An N_TO_N dependency needs an array job of the same size ({arraySize}); job {id} {(targetSize is { } n ? $"has size {n}" : "is not an array job")}."));
             }
             else if (type is null)
             {
@@ -283,7 +295,7 @@ public sealed partial class JobService(
         if (job.IsArrayParent && job.ChildrenSpawned)
         {
             // The parent finishes when its children have: stop each of them, and keep the reason for the parent.
-            await jobs.FlagArrayParentStoppedAsync(jobId, terminate, reason!, ct);
+            await stateMachine.FlagArrayParentStoppedAsync(jobId, terminate, reason!, ct);
             var any = false;
             foreach (var (childId, _) in await jobs.ActiveChildrenAsync(jobId, ct))
             {
@@ -311,7 +323,7 @@ public sealed partial class JobService(
                 case JobStatus.Submitted or JobStatus.Pending or JobStatus.Runnable:
                 case JobStatus.Starting when terminate:
                     // A STARTING job's launch sees the job FAILED when it tries to move it to RUNNING, and stops its container.
-                    var moved = await jobs.TryTransitionAsync(jobId, job.Status, JobStatus.Failed, reason, (j, _) =>
+                    var moved = await stateMachine.TryTransitionAsync(jobId, job.Status, JobStatus.Failed, reason, j =>
                     {
                         j.IsCancelled |= !terminate;
                         j.IsTerminated |= terminate;
@@ -323,7 +335,7 @@ public sealed partial class JobService(
 
                     continue;
                 case JobStatus.Running when terminate:
-                    if (!await jobs.MarkTerminatingAsync(jobId, reason, ct))
+                    if (!await stateMachine.MarkTerminatingAsync(jobId, reason, ct))
                     {
                         continue;
                     }

@@ -1,6 +1,5 @@
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Notifications;
-using BatchPortal.Engine.Scheduling;
 using BatchPortal.Engine.Storage;
 using Microsoft.EntityFrameworkCore;
 
@@ -70,8 +69,8 @@ public sealed class ComputeResourceUpdate
 /// <summary>Compute environments: the rules, and the writes that follow them.</summary>
 public sealed class ComputeEnvironmentService(
     IDbContextFactory<BatchDbContext> dbFactory,
+    JobQueries jobs,
     IJobEventPublisher events,
-    DispatchSignal dispatchSignal,
     TimeProvider time)
 {
     public static readonly string[] ProvisioningModels = ["EC2", "SPOT"];
@@ -192,7 +191,54 @@ public sealed class ComputeEnvironmentService(
     }
 
     /// <summary>Changes what the request names and keeps the rest; the result must meet the same rules as a new one.</summary>
-    public async Task<Result<ComputeEnvironment>> UpdateAsync(UpdateComputeEnvironmentRequest r, CancellationToken ct = default)
+    public Task<Result<ComputeEnvironment>> UpdateAsync(UpdateComputeEnvironmentRequest r, CancellationToken ct = default) =>
+        OnConflict.RetryAsync(() => UpdateOnceAsync(r, ct));
+
+    /// <summary>
+    /// The dispatcher's write of desired vCPUs, on the version it read: nothing is written when the environment was edited
+    /// since (the edit stands; the next pass follows again). Only that member changes.
+    /// </summary>
+    public async Task<bool> TrySetDesiredvCpusAsync(string name, long version, int desired, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var ce = await db.ComputeEnvironments.FirstOrDefaultAsync(c => c.Name == name && c.Version == version, ct);
+        if (ce?.ComputeResources is not { } cr || cr.DesiredvCpus == desired)
+        {
+            return false;
+        }
+
+        ce.ComputeResources = CopyWithDesired(cr, desired);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            return false;
+        }
+
+        await events.PublishAsync(new ResourceChanged("compute-environment", name));
+        return true;
+    }
+
+    private static ComputeResources CopyWithDesired(ComputeResources cr, int desired) => new()
+    {
+        Type = cr.Type,
+        MinvCpus = cr.MinvCpus,
+        MaxvCpus = cr.MaxvCpus,
+        DesiredvCpus = desired,
+        InstanceTypes = cr.InstanceTypes,
+        AllocationStrategy = cr.AllocationStrategy,
+        InstanceRole = cr.InstanceRole,
+        Ec2KeyPair = cr.Ec2KeyPair,
+        BidPercentage = cr.BidPercentage,
+        SpotIamFleetRole = cr.SpotIamFleetRole,
+        Subnets = cr.Subnets,
+        SecurityGroupIds = cr.SecurityGroupIds,
+        Tags = cr.Tags,
+    };
+
+    private async Task<Result<ComputeEnvironment>> UpdateOnceAsync(UpdateComputeEnvironmentRequest r, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(r.ComputeEnvironment))
         {
@@ -277,7 +323,10 @@ public sealed class ComputeEnvironmentService(
         return ce;
     }
 
-    public async Task<Result<ComputeEnvironment>> SetStateAsync(string nameOrArn, ResourceState state, CancellationToken ct = default)
+    public Task<Result<ComputeEnvironment>> SetStateAsync(string nameOrArn, ResourceState state, CancellationToken ct = default) =>
+        OnConflict.RetryAsync(() => SetStateOnceAsync(nameOrArn, state, ct));
+
+    private async Task<Result<ComputeEnvironment>> SetStateOnceAsync(string nameOrArn, ResourceState state, CancellationToken ct)
     {
         var name = Arns.NameFrom(nameOrArn, "compute-environment");
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -294,7 +343,10 @@ public sealed class ComputeEnvironmentService(
     }
 
     /// <summary>AWS's rule: only a DISABLED environment that no job queue uses can be deleted.</summary>
-    public async Task<Result<bool>> DeleteAsync(string nameOrArn, CancellationToken ct = default)
+    public Task<Result<bool>> DeleteAsync(string nameOrArn, CancellationToken ct = default) =>
+        OnConflict.RetryAsync(() => DeleteOnceAsync(nameOrArn, ct));
+
+    private async Task<Result<bool>> DeleteOnceAsync(string nameOrArn, CancellationToken ct)
     {
         var name = Arns.NameFrom(nameOrArn, "compute-environment");
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -318,7 +370,7 @@ public sealed class ComputeEnvironmentService(
             return new ResourceConflict($"Cannot delete, found existing JobQueue relationship: compute environment {name} is used by job queue {string.Join(", ", queues)}.");
         }
 
-        var busy = await db.Jobs.CountAsync(j => j.ComputeEnvironmentName == name && (j.Status == JobStatus.Starting || j.Status == JobStatus.Running), ct);
+        var busy = await jobs.CountHoldingCapacityAsync(name, ct);
         if (busy > 0)
         {
             return new ResourceConflict($"Cannot delete compute environment {name}: {busy} job(s) still run on it.");
@@ -453,7 +505,6 @@ public sealed class ComputeEnvironmentService(
 
     private async Task ChangedAsync(string name)
     {
-        dispatchSignal.Notify();
         await events.PublishAsync(new ResourceChanged("compute-environment", name));
     }
 }

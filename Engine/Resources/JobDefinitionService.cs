@@ -343,7 +343,10 @@ public sealed partial class JobDefinitionService(
     }
 
     /// <summary>Marks one revision INACTIVE. Its number is never reused.</summary>
-    public async Task<Result<JobDefinition>> DeregisterAsync(string reference, CancellationToken ct = default)
+    public Task<Result<JobDefinition>> DeregisterAsync(string reference, CancellationToken ct = default) =>
+        OnConflict.RetryAsync(() => DeregisterOnceAsync(reference, ct));
+
+    private async Task<Result<JobDefinition>> DeregisterOnceAsync(string reference, CancellationToken ct)
     {
         var resolved = await ResolveAsync(reference, ct);
         if (!resolved.IsSuccess)

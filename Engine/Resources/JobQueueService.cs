@@ -1,6 +1,5 @@
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Notifications;
-using BatchPortal.Engine.Scheduling;
 using BatchPortal.Engine.Storage;
 using Microsoft.EntityFrameworkCore;
 
@@ -39,9 +38,9 @@ public sealed class UpdateJobQueueRequest
 /// <summary>Job queues: the rules, and the writes that follow them.</summary>
 public sealed class JobQueueService(
     IDbContextFactory<BatchDbContext> dbFactory,
-    JobStore jobs,
+    JobQueries jobs,
+    JobStateMachine stateMachine,
     IJobEventPublisher events,
-    DispatchSignal dispatchSignal,
     TimeProvider time)
 {
     public const int MaxComputeEnvironments = 3;
@@ -185,7 +184,10 @@ public sealed class JobQueueService(
     }
 
     /// <summary>Changes what the request names and keeps the rest; the result must meet the same rules as a new queue.</summary>
-    public async Task<Result<JobQueue>> UpdateAsync(UpdateJobQueueRequest r, CancellationToken ct = default)
+    public Task<Result<JobQueue>> UpdateAsync(UpdateJobQueueRequest r, CancellationToken ct = default) =>
+        OnConflict.RetryAsync(() => UpdateOnceAsync(r, ct));
+
+    private async Task<Result<JobQueue>> UpdateOnceAsync(UpdateJobQueueRequest r, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(r.JobQueue))
         {
@@ -230,7 +232,10 @@ public sealed class JobQueueService(
         return queue;
     }
 
-    public async Task<Result<JobQueue>> SetStateAsync(string nameOrArn, ResourceState state, CancellationToken ct = default)
+    public Task<Result<JobQueue>> SetStateAsync(string nameOrArn, ResourceState state, CancellationToken ct = default) =>
+        OnConflict.RetryAsync(() => SetStateOnceAsync(nameOrArn, state, ct));
+
+    private async Task<Result<JobQueue>> SetStateOnceAsync(string nameOrArn, ResourceState state, CancellationToken ct)
     {
         var name = Arns.NameFrom(nameOrArn, "job-queue");
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -247,7 +252,10 @@ public sealed class JobQueueService(
     }
 
     /// <summary>AWS's rule: only a DISABLED queue can be deleted.</summary>
-    public async Task<Result<bool>> DeleteAsync(string nameOrArn, CancellationToken ct = default)
+    public Task<Result<bool>> DeleteAsync(string nameOrArn, CancellationToken ct = default) =>
+        OnConflict.RetryAsync(() => DeleteOnceAsync(nameOrArn, ct));
+
+    private async Task<Result<bool>> DeleteOnceAsync(string nameOrArn, CancellationToken ct)
     {
         var name = Arns.NameFrom(nameOrArn, "job-queue");
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -269,13 +277,12 @@ public sealed class JobQueueService(
         await ChangedAsync(name);
         db.JobQueues.Remove(queue);
         await db.SaveChangesAsync(ct);
-        var waiting = await db.Jobs.AsNoTracking()
-            .Where(j => j.QueueName == name && (j.Status == JobStatus.Submitted || j.Status == JobStatus.Pending || j.Status == JobStatus.Runnable))
-            .Select(j => new { j.Id, j.Status })
-            .ToListAsync(ct);
-        foreach (var job in waiting)
+        foreach (var (id, status) in await jobs.UnfinishedOfQueueAsync(name, ct))
         {
-            await jobs.TryTransitionAsync(job.Id, job.Status, JobStatus.Failed, "JobQueue deleted", ct: ct);
+            if (status is JobStatus.Submitted or JobStatus.Pending or JobStatus.Runnable)
+            {
+                await stateMachine.TryTransitionAsync(id, status, JobStatus.Failed, "JobQueue deleted", ct: ct);
+            }
         }
 
         await ChangedAsync(name);
@@ -304,7 +311,6 @@ public sealed class JobQueueService(
 
     private async Task ChangedAsync(string name)
     {
-        dispatchSignal.Notify();
         await events.PublishAsync(new ResourceChanged("job-queue", name));
     }
 }

@@ -51,6 +51,7 @@ public sealed record SchedulePreview(string Description, IReadOnlyList<DateTimeO
 public sealed class ScheduleService(
     IDbContextFactory<BatchDbContext> dbFactory,
     JobService jobService,
+    JobQueries jobs,
     JobDefinitionService definitions,
     ScheduleTriggers triggers,
     IJobEventPublisher events,
@@ -220,7 +221,10 @@ public sealed class ScheduleService(
         return schedule;
     }
 
-    public async Task<Result<Schedule>> UpdateAsync(string name, ScheduleRequest r, CancellationToken ct = default)
+    public Task<Result<Schedule>> UpdateAsync(string name, ScheduleRequest r, CancellationToken ct = default) =>
+        OnConflict.RetryAsync(() => UpdateOnceAsync(name, r, ct));
+
+    private async Task<Result<Schedule>> UpdateOnceAsync(string name, ScheduleRequest r, CancellationToken ct)
     {
         r.Name = name;
         var errors = await ValidateAsync(r, isNew: false, ct);
@@ -247,7 +251,10 @@ public sealed class ScheduleService(
         return schedule;
     }
 
-    public async Task<Result<Schedule>> SetEnabledAsync(string name, bool enabled, CancellationToken ct = default)
+    public Task<Result<Schedule>> SetEnabledAsync(string name, bool enabled, CancellationToken ct = default) =>
+        OnConflict.RetryAsync(() => SetEnabledOnceAsync(name, enabled, ct));
+
+    private async Task<Result<Schedule>> SetEnabledOnceAsync(string name, bool enabled, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var schedule = await db.Schedules.FirstOrDefaultAsync(s => s.Name == name, ct);
@@ -269,7 +276,10 @@ public sealed class ScheduleService(
         return schedule;
     }
 
-    public async Task<Result<bool>> DeleteAsync(string name, CancellationToken ct = default)
+    public Task<Result<bool>> DeleteAsync(string name, CancellationToken ct = default) =>
+        OnConflict.RetryAsync(() => DeleteOnceAsync(name, ct));
+
+    private async Task<Result<bool>> DeleteOnceAsync(string name, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var schedule = await db.Schedules.FirstOrDefaultAsync(s => s.Name == name, ct);
@@ -286,11 +296,8 @@ public sealed class ScheduleService(
     }
 
     /// <summary>The jobs a schedule submitted, newest fire time first.</summary>
-    public async Task<IReadOnlyList<Job>> HistoryAsync(string name, int limit = 100, CancellationToken ct = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        return await db.Jobs.AsNoTracking().Where(j => j.ScheduleName == name).OrderByDescending(j => j.ScheduledFireTime).Take(limit).ToListAsync(ct);
-    }
+    public Task<IReadOnlyList<Job>> HistoryAsync(string name, int limit = 100, CancellationToken ct = default) =>
+        jobs.OfScheduleAsync(name, limit, ct);
 
     /// <summary>Submits the schedule's job now, optionally with other container overrides.</summary>
     public async Task<Result<Job>> RunNowAsync(string name, ScheduleOverrides? overrides = null, CancellationToken ct = default)
@@ -331,6 +338,20 @@ public sealed class ScheduleService(
     }
 
     /// <summary>At start: the fire times missed while the portal was down, handled by the schedule's missed-run policy.</summary>
+    /// <summary>
+    /// At start: every schedule gets its recurring job again, and the runs it missed while the portal was down go through
+    /// its missed-run policy.
+    /// </summary>
+    public async Task RegisterAllAsync(CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        foreach (var schedule in await db.Schedules.AsNoTracking().ToListAsync(ct))
+        {
+            triggers.Register(schedule);
+            await CatchUpAsync(schedule, ct);
+        }
+    }
+
     public async Task CatchUpAsync(Schedule schedule, CancellationToken ct = default)
     {
         if (!schedule.Enabled)
@@ -397,7 +418,7 @@ public sealed class ScheduleService(
                 Memory = overrides.Memory,
             },
         };
-        var result = await jobService.SubmitAsync(request, new ScheduleOrigin(schedule.Name, fireTime), ct);
+        var result = await jobService.SubmitAsync(request, new SubmissionOrigin(schedule.Name, fireTime), ct);
         await NoteAsync(
             schedule.Name,
             fireTime,
@@ -443,6 +464,3 @@ public sealed class ScheduleService(
         schedule.OverlapPolicy = r.OverlapPolicy;
     }
 }
-
-/// <summary>Which schedule and fire time a job came from.</summary>
-public sealed record ScheduleOrigin(string ScheduleName, DateTimeOffset FireTime);

@@ -1,17 +1,13 @@
 using BatchPortal.Engine.Domain;
 using Hangfire;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using BatchPortal.Engine.Storage;
 
 namespace BatchPortal.Engine.Schedules;
 
 /// <summary>
 /// One Hangfire recurring job per enabled schedule. Hangfire's storage is in memory, so the database stays the source of
-/// truth: every schedule is registered again at start, and the runs missed meanwhile go through the missed-run policy.
+/// truth: the engine's startup registers every schedule again (<see cref="ScheduleService.RegisterAllAsync"/>).
 /// </summary>
-public sealed class ScheduleTriggers(IRecurringJobManager recurring, IServiceProvider services, IDbContextFactory<BatchDbContext> dbFactory) : IHostedService
+public sealed class ScheduleTriggers(IRecurringJobManager recurring)
 {
     public static string JobId(string name) => $"schedule:{name}";
 
@@ -34,20 +30,6 @@ public sealed class ScheduleTriggers(IRecurringJobManager recurring, IServicePro
     }
 
     public void Remove(string name) => recurring.RemoveIfExists(JobId(name));
-
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var schedules = await db.Schedules.AsNoTracking().ToListAsync(cancellationToken);
-        var service = services.GetRequiredService<ScheduleService>();
-        foreach (var schedule in schedules)
-        {
-            Register(schedule);
-            await service.CatchUpAsync(schedule, cancellationToken);
-        }
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>The Hangfire entry point of a schedule's recurring job: the engine decides what the fire means.</summary>

@@ -33,6 +33,33 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
 
     public DbSet<Schedule> Schedules => Set<Schedule>();
 
+    public DbSet<EngineSetting> EngineSettings => Set<EngineSetting>();
+
+    public override int SaveChanges(bool acceptAllChangesOnSuccess)
+    {
+        BumpVersions();
+        return base.SaveChanges(acceptAllChangesOnSuccess);
+    }
+
+    public override Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        BumpVersions();
+        return base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+    }
+
+    /// <summary>Every modified resource moves its version; the concurrency token makes the UPDATE match the version read.</summary>
+    private void BumpVersions()
+    {
+        // (Writers that turn automatic change detection off write jobs and logs, never resources.)
+        foreach (var entry in ChangeTracker.Entries<IVersioned>())
+        {
+            if (entry.State == EntityState.Modified)
+            {
+                entry.Entity.Version++;
+            }
+        }
+    }
+
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
         // SQLite cannot order or compare DateTimeOffset stored as text; epoch milliseconds sort and match AWS's wire format.
@@ -51,6 +78,7 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
         modelBuilder.Entity<ComputeEnvironment>(e =>
         {
             e.HasIndex(x => x.Name).IsUnique();
+            e.Property(x => x.Version).IsConcurrencyToken();
             e.Property(x => x.ComputeResources).AsJson();
             e.Property(x => x.Tags).AsJson();
         });
@@ -58,6 +86,7 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
         modelBuilder.Entity<JobQueue>(e =>
         {
             e.HasIndex(x => x.Name).IsUnique();
+            e.Property(x => x.Version).IsConcurrencyToken();
             e.Property(x => x.ComputeEnvironmentOrder).AsJson();
             e.Property(x => x.JobStateTimeLimitActions).AsJson();
             e.Property(x => x.Tags).AsJson();
@@ -66,6 +95,7 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
         modelBuilder.Entity<JobDefinition>(e =>
         {
             e.HasIndex(x => new { x.Name, x.Revision }).IsUnique();
+            e.Property(x => x.Version).IsConcurrencyToken();
             e.Property(x => x.ContainerProperties).AsJson();
             e.Property(x => x.Parameters).AsJson();
             e.Property(x => x.RetryStrategy).AsJson();
@@ -79,8 +109,10 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
             e.HasKey(x => x.Seq);
             e.HasAlternateKey(x => x.Id);
             e.Property(x => x.Version).IsConcurrencyToken();
-            e.Property(x => x.Container).AsJson();
-            e.Property(x => x.Parameters).AsJson();
+
+            // Null on array children, which share their parent's (JobQueries fills them in).
+            e.Property(x => x.Container).AsJson().IsRequired(false);
+            e.Property(x => x.Parameters).AsJson().IsRequired(false);
             e.Property(x => x.RetryStrategy).AsJson();
             e.Property(x => x.Timeout).AsJson();
             e.Property(x => x.Tags).AsJson();
@@ -101,11 +133,16 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
             // The migration (JobNameIndexes) creates the Name column of that index COLLATE NOCASE, which EF cannot
             // express for SQLite: only then does SQLite turn LIKE 'prefix%' (which ignores ASCII case) and the
             // NOCASE comparison of AWS's JOB_NAME filter into that range. A migration that rebuilds the Jobs table
-            // must create it so again.
+            // must create it so again (as EngineCoreData does after EngineCore rebuilt the table).
             e.HasIndex(x => new { x.ParentJobId, x.Seq });
             e.HasIndex(x => new { x.ParentJobId, x.Name, x.Seq });
             e.HasIndex(x => x.CreatedAt);
             e.HasIndex(x => new { x.Status, x.StoppedAt });
+
+            // A dispatch pass reads the PENDING jobs whose wait is over, or one of whose dependencies failed: these lead
+            // to them without reading the ones that still wait.
+            e.HasIndex(x => new { x.Status, x.WaitsFor });
+            e.HasIndex(x => new { x.Status, x.WaitFailed });
         });
 
         modelBuilder.Entity<JobAttempt>(e =>
@@ -117,6 +154,7 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
         modelBuilder.Entity<Schedule>(e =>
         {
             e.HasIndex(x => x.Name).IsUnique();
+            e.Property(x => x.Version).IsConcurrencyToken();
             e.Property(x => x.Parameters).AsJson();
             e.Property(x => x.Overrides).AsJson();
             e.Property(x => x.RetryStrategy).AsJson();
@@ -128,6 +166,7 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
             e.HasIndex(x => x.DependsOnJobId);
         });
         modelBuilder.Entity<LogEvent>(e => e.HasIndex(x => new { x.JobId, x.Attempt, x.Id }));
+        modelBuilder.Entity<EngineSetting>(e => e.HasKey(x => x.Name));
     }
 
     private sealed class EpochMillisecondsConverter() : ValueConverter<DateTimeOffset, long>(

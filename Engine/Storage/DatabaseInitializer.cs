@@ -5,7 +5,7 @@ using Microsoft.Extensions.Hosting;
 namespace BatchPortal.Engine.Storage;
 
 /// <summary>Creates the database file and its schema (or upgrades it) before anything else starts.</summary>
-internal sealed class DatabaseInitializer(IDbContextFactory<BatchDbContext> dbFactory) : IHostedService
+internal sealed class DatabaseInitializer(IDbContextFactory<BatchDbContext> dbFactory, StoreIdentity store) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -21,6 +21,7 @@ internal sealed class DatabaseInitializer(IDbContextFactory<BatchDbContext> dbFa
 
         // WAL lets the pages read while the engine writes; it is a property of the file, so setting it once is enough.
         await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+        await store.InitializeAsync(cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -14,5 +14,8 @@ public sealed class LogEvent
 
     public required DateTimeOffset Timestamp { get; init; }
 
+    /// <summary>Docker's timestamp of the line's first message, in Unix nanoseconds: what a read again is matched on.</summary>
+    public long Nanos { get; init; }
+
     public required string Message { get; init; }
 }

@@ -13,20 +13,66 @@ public sealed record LogStreamInfo(
     DateTimeOffset? LastEventAt,
     long StoredBytes);
 
+/// <summary>What is stored of an attempt's output: its size, whether it was cut at the cap, and the latest Docker timestamp.</summary>
+public sealed record AttemptLogState(long Bytes, bool Cut, long CursorNanos);
+
 /// <summary>The lines each attempt's container wrote, stored as they arrive so they can be read while the job runs.</summary>
 public sealed class LogStore(IDbContextFactory<BatchDbContext> dbFactory, IJobEventPublisher events)
 {
-    public async Task AppendAsync(IReadOnlyList<LogEvent> lines, CancellationToken ct = default)
+    /// <summary>
+    /// Stores lines of an attempt and moves its record (bytes stored, the cut, the cursor) in the same transaction, so
+    /// that what a read again skips is exactly what is stored.
+    /// </summary>
+    public async Task AppendAsync(string jobId, int attempt, IReadOnlyList<LogEvent> lines, long bytes, bool cut, CancellationToken ct = default)
     {
-        if (lines.Count == 0)
+        if (lines.Count == 0 && !cut)
         {
             return;
         }
 
+        var cursor = lines.Count == 0 ? 0 : lines.Max(l => l.Nanos);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
+        db.ChangeTracker.AutoDetectChangesEnabled = false;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
         db.LogEvents.AddRange(lines);
         await db.SaveChangesAsync(ct);
-        await events.PublishAsync(new JobLogAppended(lines[0].JobId, lines[0].Attempt, lines.Count));
+        await db.JobAttempts.Where(a => a.JobId == jobId && a.Number == attempt).ExecuteUpdateAsync(
+            set => set
+                .SetProperty(a => a.LogBytes, a => a.LogBytes + bytes)
+                .SetProperty(a => a.LogCut, a => a.LogCut || cut)
+                .SetProperty(a => a.LogCursorNanos, a => a.LogCursorNanos > cursor ? a.LogCursorNanos : cursor),
+            ct);
+        await tx.CommitAsync(ct);
+        if (lines.Count > 0)
+        {
+            await events.PublishAsync(new JobLogAppended(jobId, attempt, lines.Count));
+        }
+    }
+
+    /// <summary>What is stored of the attempt's output; null when the attempt does not exist.</summary>
+    public async Task<AttemptLogState?> StateAsync(string jobId, int attempt, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.JobAttempts.AsNoTracking()
+            .Where(a => a.JobId == jobId && a.Number == attempt)
+            .Select(a => new AttemptLogState(a.LogBytes, a.LogCut, a.LogCursorNanos))
+            .FirstOrDefaultAsync(ct);
+    }
+
+    /// <summary>
+    /// The (Docker timestamp, stream) of the attempt's latest stored lines at or after <paramref name="sinceNanos"/>, at
+    /// most <paramref name="limit"/> of them: what a read that starts at <paramref name="sinceNanos"/> will see again.
+    /// </summary>
+    public async Task<IReadOnlyList<(long Nanos, string Stream)>> StoredSinceAsync(string jobId, int attempt, long sinceNanos, int limit, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var tail = await db.LogEvents.AsNoTracking()
+            .Where(l => l.JobId == jobId && l.Attempt == attempt)
+            .OrderByDescending(l => l.Id)
+            .Take(limit)
+            .Select(l => new { l.Nanos, l.Stream })
+            .ToListAsync(ct);
+        return [.. tail.Where(l => l.Nanos >= sinceNanos).Select(l => (l.Nanos, l.Stream))];
     }
 
     /// <summary>Lines of one attempt after <paramref name="afterId"/>, oldest first.</summary>
@@ -124,22 +170,5 @@ public sealed class LogStore(IDbContextFactory<BatchDbContext> dbFactory, IJobEv
             .Select(g => new { First = g.Min(l => l.Timestamp), Last = g.Max(l => l.Timestamp), Bytes = g.Sum(l => (long)l.Message.Length) })
             .FirstOrDefaultAsync(ct);
         return new LogStreamInfo(name, jobId, attempt, startedAt, stats?.First, stats?.Last, stats?.Bytes ?? 0);
-    }
-
-    /// <summary>How many of an attempt's stored lines have a timestamp at or after <paramref name="since"/>.</summary>
-    public async Task<int> CountSinceAsync(string jobId, int attempt, DateTimeOffset since, CancellationToken ct = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        return await db.LogEvents.AsNoTracking().CountAsync(l => l.JobId == jobId && l.Attempt == attempt && l.Timestamp >= since, ct);
-    }
-
-    public async Task<DateTimeOffset?> LastTimestampAsync(string jobId, int attempt, CancellationToken ct = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        return await db.LogEvents.AsNoTracking()
-            .Where(l => l.JobId == jobId && l.Attempt == attempt)
-            .OrderByDescending(l => l.Id)
-            .Select(l => (DateTimeOffset?)l.Timestamp)
-            .FirstOrDefaultAsync(ct);
     }
 }

@@ -105,7 +105,7 @@ internal static class JobQueuesApi
         }
 
         var arns = http.Service<Arns>();
-        var front = await http.Service<JobStore>().FrontOfQueueAsync(queue.Name, 100, http.RequestAborted);
+        var front = await http.Service<JobQueries>().FrontOfQueueAsync(queue.Name, 100, http.RequestAborted);
         return new AwsOkResult(new
         {
             frontOfQueue = new

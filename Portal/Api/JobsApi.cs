@@ -52,7 +52,7 @@ internal static class JobsApi
         }
 
         var arns = http.Service<Arns>();
-        var store = http.Service<JobStore>();
+        var store = http.Service<JobQueries>();
         var jobs = await store.GetManyAsync([.. ids.Select(id => Arns.NameFrom(id, "job"))], http.RequestAborted);
         var order = ids.Select((id, i) => (Arns.NameFrom(id, "job"), i)).GroupBy(x => x.Item1).ToDictionary(g => g.Key, g => g.First().i);
         var details = new List<object>(jobs.Count);
@@ -132,7 +132,7 @@ internal static class JobsApi
             filter = built.Value!;
         }
 
-        var page = await http.Service<JobStore>().FindAsync(filter, new PageRequest(size.Value, start.Value), http.RequestAborted);
+        var page = await http.Service<JobQueries>().FindAsync(filter, new PageRequest(size.Value, start.Value), http.RequestAborted);
         var arns = http.Service<Arns>();
         return new AwsOkResult(new
         {

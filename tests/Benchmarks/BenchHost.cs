@@ -4,7 +4,7 @@ using BatchPortal.Engine.Execution;
 using BatchPortal.Engine.Jobs;
 using BatchPortal.Engine.Notifications;
 using BatchPortal.Engine.Resources;
-using BatchPortal.Engine.Scheduling;
+using BatchPortal.Engine.Dispatch;
 using BatchPortal.Engine.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -32,7 +32,7 @@ internal sealed class BenchHost : IAsyncDisposable
 
     public JobService JobService => Get<JobService>();
 
-    public JobStore Jobs => Get<JobStore>();
+    public JobQueries Jobs => Get<JobQueries>();
 
     public JobEvents Events { get; }
 

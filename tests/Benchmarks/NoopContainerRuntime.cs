@@ -35,9 +35,16 @@ internal sealed class NoopContainerRuntime : IContainerRuntime, IContainerRuntim
     public Task<ContainerState?> InspectAsync(string containerId, CancellationToken ct) =>
         Task.FromResult<ContainerState?>(new ContainerState(true, 0, false, null, null, null));
 
-    public async IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, DateTimeOffset? since, bool follow, [EnumeratorCancellation] CancellationToken ct)
+    public Task<IReadOnlyList<ManagedContainer>> ListManagedAsync(CancellationToken ct) => Task.FromResult<IReadOnlyList<ManagedContainer>>([]);
+
+    public async IAsyncEnumerable<LogRecord> ReadLogsAsync(string containerId, long? sinceNanos, bool follow, [EnumeratorCancellation] CancellationToken ct)
     {
-        await Task.CompletedTask;
+        // A container that never exits: following its output waits for good.
+        if (follow)
+        {
+            await Task.Delay(Timeout.Infinite, ct);
+        }
+
         yield break;
     }
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Execution;
 using BatchPortal.Engine.Jobs;
-using BatchPortal.Engine.Scheduling;
+using BatchPortal.Engine.Dispatch;
 using BatchPortal.Engine.Storage;
 using Microsoft.Extensions.Options;
 using static BatchPortal.Benchmarks.Report;
@@ -246,7 +246,7 @@ internal static class Scenarios
         await host.CreateEnvironmentAsync("ce-backlog", 8);
         await host.CreateQueueAsync(Queue, "ce-backlog");
         await host.RegisterAsync("true", "true");
-        var perPass = host.Get<IOptions<SchedulerOptions>>().Value.MaxJobsPerPass;
+        var perPass = host.Get<IOptions<DispatchOptions>>().Value.MaxJobsPerPass;
 
         // Fill the 8 vCPUs for good, then measure a pass over an empty queue.
         var fill = await host.SubmitAsync("fill", Queue, "true", r => r.ArrayProperties = new ArrayProperties { Size = 8 });

@@ -29,7 +29,9 @@ public sealed class FakeContainerRuntime(string endpoint) : IContainerRuntime
 
     public Task<ContainerState?> InspectAsync(string containerId, CancellationToken ct) => throw new NotImplementedException();
 
-    public IAsyncEnumerable<LogLine> ReadLogsAsync(string containerId, DateTimeOffset? since, bool follow, CancellationToken ct) =>
+    public Task<IReadOnlyList<ManagedContainer>> ListManagedAsync(CancellationToken ct) => Task.FromResult<IReadOnlyList<ManagedContainer>>([]);
+
+    public IAsyncEnumerable<LogRecord> ReadLogsAsync(string containerId, long? sinceNanos, bool follow, CancellationToken ct) =>
         throw new NotImplementedException();
 
     public Task StopAsync(string containerId, TimeSpan grace, CancellationToken ct) => throw new NotImplementedException();

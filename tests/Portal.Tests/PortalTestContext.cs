@@ -80,7 +80,7 @@ public sealed class PortalTestContext : IAsyncDisposable
         foreach (var type in new[]
         {
             typeof(ComputeEnvironmentService), typeof(JobQueueService), typeof(JobDefinitionService), typeof(JobService),
-            typeof(JobStore), typeof(LogStore), typeof(DockerHealth), typeof(IContainerRuntimeFactory), typeof(JobEventBroadcaster),
+            typeof(JobQueries), typeof(JobStatistics), typeof(JobStateMachine), typeof(LogStore), typeof(DockerHealth), typeof(IContainerRuntimeFactory), typeof(JobEventBroadcaster),
             typeof(IJobEventPublisher), typeof(Arns), typeof(TimeProvider),
         })
         {

@@ -111,7 +111,7 @@ internal static class Scenarios
     };
 
     /// <summary>The jobs page's two queries, as JobList.LoadAsync runs them: a keyset page of 50, then the match count.</summary>
-    public static Func<int, Task> PageQueries(JobStore store, JobFilter filter) => async _ =>
+    public static Func<int, Task> PageQueries(JobQueries store, JobFilter filter) => async _ =>
     {
         var page = await store.FindAsync(filter, new PageRequest(50));
         var total = await store.CountAsync(filter);

@@ -1,5 +1,4 @@
 using BatchPortal.Engine.Notifications;
-using BatchPortal.Engine.Scheduling;
 using BatchPortal.Engine.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,7 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace BatchPortal.PortalBenchmarks;
 
 /// <summary>
-/// The engine's own <see cref="JobStore"/>, wired as AddBatchEngine wires it (a pooled BatchDbContext factory on SQLite),
+/// The engine's own <see cref="JobQueries"/>, wired as AddBatchEngine wires it (a pooled BatchDbContext factory on SQLite),
 /// on the running portal's database file: times the jobs page's queries without the page around them. It only reads.
 /// </summary>
 internal sealed class StoreProbe : IAsyncDisposable
@@ -23,13 +22,12 @@ internal sealed class StoreProbe : IAsyncDisposable
         services.AddPooledDbContextFactory<BatchDbContext>(o => o.UseSqlite(
             new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = databasePath, DefaultTimeout = 30 }.ToString()));
         services.AddSingleton<IJobEventPublisher, NoEvents>();
-        services.AddSingleton<DispatchSignal>();
-        services.AddSingleton<JobStore>();
+        services.AddSingleton<JobQueries>();
         _services = services.BuildServiceProvider();
-        Jobs = _services.GetRequiredService<JobStore>();
+        Jobs = _services.GetRequiredService<JobQueries>();
     }
 
-    public JobStore Jobs { get; }
+    public JobQueries Jobs { get; }
 
     public ValueTask DisposeAsync() => _services.DisposeAsync();
 

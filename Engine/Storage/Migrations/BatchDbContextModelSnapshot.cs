@@ -67,6 +67,10 @@ namespace BatchPortal.Engine.Storage.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<long>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Name")
@@ -97,7 +101,6 @@ namespace BatchPortal.Engine.Storage.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Container")
-                        .IsRequired()
                         .HasColumnType("TEXT");
 
                     b.Property<string>("ContainerReason")
@@ -141,7 +144,6 @@ namespace BatchPortal.Engine.Storage.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Parameters")
-                        .IsRequired()
                         .HasColumnType("TEXT");
 
                     b.Property<string>("ParentJobId")
@@ -197,6 +199,12 @@ namespace BatchPortal.Engine.Storage.Migrations
                         .IsConcurrencyToken()
                         .HasColumnType("INTEGER");
 
+                    b.Property<bool>("WaitFailed")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("WaitsFor")
+                        .HasColumnType("INTEGER");
+
                     b.HasKey("Seq");
 
                     b.HasIndex("CreatedAt");
@@ -211,6 +219,10 @@ namespace BatchPortal.Engine.Storage.Migrations
                     b.HasIndex("Status", "Seq");
 
                     b.HasIndex("Status", "StoppedAt");
+
+                    b.HasIndex("Status", "WaitFailed");
+
+                    b.HasIndex("Status", "WaitsFor");
 
                     b.HasIndex("ParentJobId", "Name", "Seq");
 
@@ -236,17 +248,35 @@ namespace BatchPortal.Engine.Storage.Migrations
                     b.Property<string>("ContainerId")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("DockerEndpoint")
+                        .HasColumnType("TEXT");
+
                     b.Property<int?>("ExitCode")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("HostUnreachableSince")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("JobId")
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<long>("LogBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("LogCursorNanos")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("LogCut")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("LogStreamName")
                         .HasColumnType("TEXT");
 
                     b.Property<int>("Number")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("PlacedAt")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("Reason")
@@ -324,6 +354,10 @@ namespace BatchPortal.Engine.Storage.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<long>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Name", "Revision")
@@ -395,6 +429,10 @@ namespace BatchPortal.Engine.Storage.Migrations
                     b.Property<string>("Tags")
                         .IsRequired()
                         .HasColumnType("TEXT");
+
+                    b.Property<long>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER");
 
                     b.HasKey("Id");
 
@@ -510,12 +548,30 @@ namespace BatchPortal.Engine.Storage.Migrations
                     b.Property<string>("Timeout")
                         .HasColumnType("TEXT");
 
+                    b.Property<long>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Name")
                         .IsUnique();
 
                     b.ToTable("Schedules");
+                });
+
+            modelBuilder.Entity("BatchPortal.Engine.Storage.EngineSetting", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Value")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("EngineSettings");
                 });
 
             modelBuilder.Entity("BatchPortal.Engine.Storage.LogEvent", b =>
@@ -534,6 +590,9 @@ namespace BatchPortal.Engine.Storage.Migrations
                     b.Property<string>("Message")
                         .IsRequired()
                         .HasColumnType("TEXT");
+
+                    b.Property<long>("Nanos")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Stream")
                         .IsRequired()

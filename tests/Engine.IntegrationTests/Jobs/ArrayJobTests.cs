@@ -1,7 +1,7 @@
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.IntegrationTests.Support;
 using BatchPortal.Engine.Jobs;
-using BatchPortal.Engine.Scheduling;
+using BatchPortal.Engine.Dispatch;
 
 namespace BatchPortal.Engine.IntegrationTests.Jobs;
 

@@ -1,6 +1,6 @@
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.IntegrationTests.Support;
-using BatchPortal.Engine.Scheduling;
+using BatchPortal.Engine.Dispatch;
 
 namespace BatchPortal.Engine.IntegrationTests.Jobs;
 

@@ -42,7 +42,7 @@ public sealed class EngineHostFixture : IAsyncLifetime
 
     public IServiceProvider Services => _host?.Services ?? throw new InvalidOperationException("The engine host has not started.");
 
-    public JobStore Jobs => Services.GetRequiredService<JobStore>();
+    public JobQueries Jobs => Services.GetRequiredService<JobQueries>();
 
     public LogStore Logs => Services.GetRequiredService<LogStore>();
 

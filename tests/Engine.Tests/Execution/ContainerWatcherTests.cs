@@ -176,15 +176,10 @@ public class ContainerWatcherTests
         var spec = engine.Get<RunJob>().BuildSpec(await engine.GetJobAsync(job.Id), 1, 8);
         var containerId = await runtime.CreateAndStartAsync(spec, CancellationToken.None);
         var startedAt = engine.Time.GetUtcNow();
-        await engine.Jobs.TryTransitionAsync(job.Id, JobStatus.Starting, JobStatus.Running, null, (j, _) =>
-        {
-            j.StartedAt = startedAt;
-            j.Attempts.Single().ContainerId = containerId;
-            j.Attempts.Single().StartedAt = startedAt;
-        });
+        await engine.StateMachine.TryTransitionAsync(job.Id, JobStatus.Starting, JobStatus.Running, null, j => j.AttemptStarted(1, containerId, "d/default/x", startedAt));
         engine.Time.Advance(TimeSpan.FromSeconds(90));
 
-        await engine.Get<ContainerRecovery>().RecoverAsync(engine.Docker.DefaultEndpoint, CancellationToken.None);
+        await engine.Reconciler.ReconcileOnceAsync(CancellationToken.None);
         await engine.CompleteAsync(job.Id, 1, containerId);
 
         var failed = await engine.GetJobAsync(job.Id);

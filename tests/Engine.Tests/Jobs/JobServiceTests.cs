@@ -207,7 +207,7 @@ public class JobServiceTests
         var containerId = await runtime.CreateAndStartAsync(
             new ContainerSpec("c", "busybox", [], new Dictionary<string, string>(), new Dictionary<string, string>(), 1, 0, 8),
             CancellationToken.None);
-        await engine.Jobs.TryTransitionAsync(job.Id, JobStatus.Starting, JobStatus.Running, null, (j, _) => j.Attempts.Single().ContainerId = containerId);
+        await engine.StateMachine.TryTransitionAsync(job.Id, JobStatus.Starting, JobStatus.Running, null, j => j.Attempts.Single().ContainerId = containerId);
 
         var terminated = await engine.JobService.TerminateAsync(job.Id, "operator stop");
 

@@ -42,7 +42,7 @@ public class JobStoreBatchTests
         await using var engine = await EngineHarness.CreateAsync();
         var seen = Record(engine);
 
-        await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(() => engine.Jobs.AddAsync(NewJob($"j{i:D3}")))));
+        await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(() => engine.Submissions.AddAsync(NewJob($"j{i:D3}")))));
 
         await using var db = await engine.Get<IDbContextFactory<BatchDbContext>>().CreateDbContextAsync();
         Assert.Equal(200, await db.Jobs.CountAsync());
@@ -57,7 +57,7 @@ public class JobStoreBatchTests
     {
         await using var engine = await EngineHarness.CreateAsync();
         var fire = EngineHarness.Epoch.AddHours(1);
-        await engine.Jobs.AddAsync(NewJob("first", "nightly", fire));
+        await engine.Submissions.AddAsync(NewJob("first", "nightly", fire));
 
         // Another connection holds the write lock: the first submission's write waits for it, and the rest queue up
         // behind that write, so they are written as one batch once the lock is let go.
@@ -65,13 +65,13 @@ public class JobStoreBatchTests
         await using var blocker = new SqliteConnection(db0.Database.GetConnectionString());
         await blocker.OpenAsync();
         var hold = await blocker.BeginTransactionAsync();
-        var lead = Task.Run(() => engine.Jobs.AddAsync(NewJob("lead")));
+        var lead = Task.Run(() => engine.Submissions.AddAsync(NewJob("lead")));
         await Task.Delay(300);
 
         // The same fire time of the same schedule again, among jobs that are fine.
         var attempts = Enumerable.Range(0, 30)
             .Select(i => i == 15 ? NewJob("duplicate", "nightly", fire) : NewJob($"ok{i:D2}"))
-            .Select(job => (job.Id, Task: Task.Run(() => engine.Jobs.AddAsync(job))))
+            .Select(job => (job.Id, Task: Task.Run(() => engine.Submissions.AddAsync(job))))
             .ToList();
         await Task.Delay(300);
         Assert.False(lead.IsCompleted);
@@ -102,14 +102,14 @@ public class JobStoreBatchTests
         await using var engine = await EngineHarness.CreateAsync();
         foreach (var id in new[] { "a", "b", "c" })
         {
-            await engine.Jobs.AddAsync(NewJob(id));
+            await engine.Submissions.AddAsync(NewJob(id));
         }
 
-        await engine.Jobs.TryTransitionAsync("b", JobStatus.Submitted, JobStatus.Failed, "cancelled first");
+        await engine.StateMachine.TryTransitionAsync("b", JobStatus.Submitted, JobStatus.Failed, "cancelled first");
         var seen = Record(engine);
         engine.Time.Advance(TimeSpan.FromSeconds(3));
 
-        var moved = await engine.Jobs.TryTransitionManyAsync(["a", "b", "c", "unknown"], JobStatus.Submitted, JobStatus.Runnable, null);
+        var moved = await engine.StateMachine.TryTransitionManyAsync(["a", "b", "c", "unknown"], JobStatus.Submitted, JobStatus.Runnable, null);
 
         Assert.Equal(2, moved);
         var a = await engine.GetJobAsync("a");
@@ -128,8 +128,8 @@ public class JobStoreBatchTests
     {
         await using var engine = await EngineHarness.CreateAsync();
 
-        await Assert.ThrowsAsync<InvalidOperationException>(() => engine.Jobs.TryTransitionManyAsync(["a"], JobStatus.Submitted, JobStatus.Succeeded, null));
-        await Assert.ThrowsAsync<InvalidOperationException>(() => engine.Jobs.TryTransitionManyAsync(["a"], JobStatus.Running, JobStatus.Succeeded, null));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => engine.StateMachine.TryTransitionManyAsync(["a"], JobStatus.Submitted, JobStatus.Succeeded, null));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => engine.StateMachine.TryTransitionManyAsync(["a"], JobStatus.Running, JobStatus.Succeeded, null));
     }
 
     [Fact]
@@ -138,14 +138,14 @@ public class JobStoreBatchTests
         await using var engine = await EngineHarness.CreateAsync();
         foreach (var id in new[] { "a", "b", "c", "d" })
         {
-            await engine.Jobs.AddAsync(NewJob(id));
+            await engine.Submissions.AddAsync(NewJob(id));
         }
 
-        await engine.Jobs.TryTransitionManyAsync(["a", "b", "c"], JobStatus.Submitted, JobStatus.Runnable, null);
-        await engine.Jobs.SetWaitReasonsAsync([("b", "waiting for Docker")]);
+        await engine.StateMachine.TryTransitionManyAsync(["a", "b", "c"], JobStatus.Submitted, JobStatus.Runnable, null);
+        await engine.StateMachine.SetReasonsAsync(JobStatus.Runnable, [("b", "waiting for Docker")]);
         var seen = Record(engine);
 
-        await engine.Jobs.SetWaitReasonsAsync([("a", "waiting for Docker"), ("b", "waiting for Docker"), ("c", "no capacity"), ("d", "no capacity")]);
+        await engine.StateMachine.SetReasonsAsync(JobStatus.Runnable, [("a", "waiting for Docker"), ("b", "waiting for Docker"), ("c", "no capacity"), ("d", "no capacity")]);
 
         Assert.Equal("waiting for Docker", (await engine.GetJobAsync("a")).StatusReason);
         Assert.Equal(("waiting for Docker", 2L), ((await engine.GetJobAsync("b")).StatusReason, (await engine.GetJobAsync("b")).Version));

@@ -19,14 +19,14 @@ public class JobStoreConcurrencyTests
         for (var i = 0; i < 8; i++)
         {
             var job = await engine.SubmitAsync("q", "d", $"job-{i}");
-            await engine.Jobs.TryTransitionAsync(job.Id, JobStatus.Submitted, JobStatus.Runnable, null);
+            await engine.StateMachine.TryTransitionAsync(job.Id, JobStatus.Submitted, JobStatus.Runnable, null);
             ids.Add(job.Id);
         }
 
         foreach (var id in ids)
         {
             var results = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
-                engine.Jobs.TryTransitionAsync(id, JobStatus.Runnable, JobStatus.Starting, null, (j, _) =>
+                engine.StateMachine.TryTransitionAsync(id, JobStatus.Runnable, JobStatus.Starting, null, j =>
                 {
                     j.AttemptCount++;
                     j.Attempts.Add(new JobAttempt { JobId = j.Id, Number = j.AttemptCount, ComputeEnvironmentName = "ce" });

@@ -21,11 +21,11 @@ public class JobStoreTests
     public async Task TryTransitionAsync_AppliesOnceAndWritesHistory_WhenJobIsInExpectedState()
     {
         await using var engine = await EngineHarness.CreateAsync();
-        await engine.Jobs.AddAsync(NewJob("j1"));
+        await engine.Submissions.AddAsync(NewJob("j1"));
         engine.Time.Advance(TimeSpan.FromSeconds(5));
 
-        var first = await engine.Jobs.TryTransitionAsync("j1", JobStatus.Submitted, JobStatus.Runnable, "promoted");
-        var second = await engine.Jobs.TryTransitionAsync("j1", JobStatus.Submitted, JobStatus.Runnable, "promoted again");
+        var first = await engine.StateMachine.TryTransitionAsync("j1", JobStatus.Submitted, JobStatus.Runnable, "promoted");
+        var second = await engine.StateMachine.TryTransitionAsync("j1", JobStatus.Submitted, JobStatus.Runnable, "promoted again");
 
         Assert.Equal(TransitionOutcome.Applied, first.Outcome);
         Assert.Equal(TransitionOutcome.NotApplied, second.Outcome);
@@ -46,10 +46,10 @@ public class JobStoreTests
     public async Task TryTransitionAsync_WritesOtherChangesInTheSameMove_WhenApplyIsGiven()
     {
         await using var engine = await EngineHarness.CreateAsync();
-        await engine.Jobs.AddAsync(NewJob("j1"));
-        await engine.Jobs.TryTransitionAsync("j1", JobStatus.Submitted, JobStatus.Runnable, null);
+        await engine.Submissions.AddAsync(NewJob("j1"));
+        await engine.StateMachine.TryTransitionAsync("j1", JobStatus.Submitted, JobStatus.Runnable, null);
 
-        await engine.Jobs.TryTransitionAsync("j1", JobStatus.Runnable, JobStatus.Starting, null, (job, _) =>
+        await engine.StateMachine.TryTransitionAsync("j1", JobStatus.Runnable, JobStatus.Starting, null, job =>
         {
             job.AttemptCount = 1;
             job.ComputeEnvironmentName = "ce";
@@ -66,10 +66,10 @@ public class JobStoreTests
     public async Task TryTransitionAsync_SetsStoppedAt_WhenMovingToAFinalState()
     {
         await using var engine = await EngineHarness.CreateAsync();
-        await engine.Jobs.AddAsync(NewJob("j1"));
+        await engine.Submissions.AddAsync(NewJob("j1"));
         engine.Time.Advance(TimeSpan.FromMinutes(1));
 
-        await engine.Jobs.TryTransitionAsync("j1", JobStatus.Submitted, JobStatus.Failed, "cancelled");
+        await engine.StateMachine.TryTransitionAsync("j1", JobStatus.Submitted, JobStatus.Failed, "cancelled");
 
         var stored = await engine.GetJobAsync("j1");
         Assert.Equal(EngineHarness.Epoch.AddMinutes(1), stored.StoppedAt);
@@ -82,15 +82,15 @@ public class JobStoreTests
         const int Jobs = 8;
         for (var i = 0; i < Jobs; i++)
         {
-            await engine.Jobs.AddAsync(NewJob($"j{i}"));
+            await engine.Submissions.AddAsync(NewJob($"j{i}"));
         }
 
         for (var i = 0; i < Jobs; i++)
         {
             var id = $"j{i}";
             var results = await Task.WhenAll(
-                Task.Run(() => engine.Jobs.TryTransitionAsync(id, JobStatus.Submitted, JobStatus.Runnable, "writer A")),
-                Task.Run(() => engine.Jobs.TryTransitionAsync(id, JobStatus.Submitted, JobStatus.Failed, "writer B")));
+                Task.Run(() => engine.StateMachine.TryTransitionAsync(id, JobStatus.Submitted, JobStatus.Runnable, "writer A")),
+                Task.Run(() => engine.StateMachine.TryTransitionAsync(id, JobStatus.Submitted, JobStatus.Failed, "writer B")));
 
             Assert.Single(results, r => r.Outcome == TransitionOutcome.Applied);
             Assert.Single(results, r => r.Outcome == TransitionOutcome.NotApplied);
@@ -107,10 +107,10 @@ public class JobStoreTests
     public async Task TryTransitionAsync_Throws_WhenMoveIsIllegal()
     {
         await using var engine = await EngineHarness.CreateAsync();
-        await engine.Jobs.AddAsync(NewJob("j1"));
+        await engine.Submissions.AddAsync(NewJob("j1"));
 
         var ex = await Assert.ThrowsAsync<InvalidOperationException>(
-            () => engine.Jobs.TryTransitionAsync("j1", JobStatus.Submitted, JobStatus.Succeeded, null));
+            () => engine.StateMachine.TryTransitionAsync("j1", JobStatus.Submitted, JobStatus.Succeeded, null));
 
         Assert.Contains("j1", ex.Message, StringComparison.Ordinal);
         Assert.Equal(JobStatus.Submitted, (await engine.GetJobAsync("j1")).Status);
@@ -122,7 +122,7 @@ public class JobStoreTests
     {
         await using var engine = await EngineHarness.CreateAsync();
 
-        var result = await engine.Jobs.TryTransitionAsync("no-such-job", JobStatus.Submitted, JobStatus.Runnable, null);
+        var result = await engine.StateMachine.TryTransitionAsync("no-such-job", JobStatus.Submitted, JobStatus.Runnable, null);
 
         Assert.Equal(TransitionOutcome.NotFound, result.Outcome);
     }
@@ -131,10 +131,10 @@ public class JobStoreTests
     public async Task SetWaitReasonsAsync_ChangesTheReasonWithoutHistory_WhenJobIsRunnable()
     {
         await using var engine = await EngineHarness.CreateAsync();
-        await engine.Jobs.AddAsync(NewJob("j1"));
-        await engine.Jobs.TryTransitionAsync("j1", JobStatus.Submitted, JobStatus.Runnable, null);
+        await engine.Submissions.AddAsync(NewJob("j1"));
+        await engine.StateMachine.TryTransitionAsync("j1", JobStatus.Submitted, JobStatus.Runnable, null);
 
-        await engine.Jobs.SetWaitReasonsAsync([("j1", "waiting for capacity")]);
+        await engine.StateMachine.SetReasonsAsync(JobStatus.Runnable, [("j1", "waiting for capacity")]);
 
         Assert.Equal("waiting for capacity", (await engine.GetJobAsync("j1")).StatusReason);
         Assert.Equal(2, (await engine.Jobs.GetHistoryAsync("j1")).Count);

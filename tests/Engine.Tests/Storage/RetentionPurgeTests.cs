@@ -20,7 +20,7 @@ public class RetentionPurgeTests
         await engine.DispatchUntilIdleAsync();
         await engine.RunAsync(old.Id, 0);
         await engine.Services.GetRequiredService<LogStore>().AppendAsync(
-            [new LogEvent { JobId = old.Id, Attempt = 1, Stream = "stdout", Timestamp = engine.Time.GetUtcNow(), Message = "hello" }]);
+            old.Id, 1, [new LogEvent { JobId = old.Id, Attempt = 1, Stream = "stdout", Timestamp = engine.Time.GetUtcNow(), Message = "hello" }], 5, cut: false);
 
         engine.Time.Advance(TimeSpan.FromDays(31));
         var recent = await engine.SubmitAsync("q", "d", "recent");

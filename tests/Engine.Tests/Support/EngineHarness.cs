@@ -2,7 +2,7 @@ using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Execution;
 using BatchPortal.Engine.Jobs;
 using BatchPortal.Engine.Resources;
-using BatchPortal.Engine.Scheduling;
+using BatchPortal.Engine.Dispatch;
 using BatchPortal.Engine.Storage;
 using Hangfire;
 using Microsoft.Extensions.DependencyInjection;
@@ -40,7 +40,13 @@ internal sealed class EngineHarness : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
-    public JobStore Jobs => Get<JobStore>();
+    public JobQueries Jobs => Get<JobQueries>();
+
+    public JobStateMachine StateMachine => Get<JobStateMachine>();
+
+    public JobSubmissions Submissions => Get<JobSubmissions>();
+
+    public Reconciler Reconciler => Get<Reconciler>();
 
     public JobService JobService => Get<JobService>();
 
@@ -49,7 +55,7 @@ internal sealed class EngineHarness : IAsyncDisposable
         var folder = Path.Combine(Path.GetTempPath(), "batchportal-engine-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
         var time = new FakeTimeProvider(Epoch);
-        var docker = new FakeContainerRuntimeFactory();
+        var docker = new FakeContainerRuntimeFactory(time);
         var hangfire = new FakeBackgroundJobClient();
 
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = folder });

@@ -30,7 +30,7 @@ public sealed partial class JobDetail
     public string JobId { get; set; } = "";
 
     [Inject]
-    private JobStore Jobs { get; set; } = default!;
+    private JobQueries Jobs { get; set; } = default!;
 
     [Inject]
     private LogStore Logs { get; set; } = default!;

@@ -31,7 +31,7 @@ public sealed partial class JobList
     private int _filterVersion;
 
     [Inject]
-    private JobStore Jobs { get; set; } = default!;
+    private JobQueries Jobs { get; set; } = default!;
 
     [Inject]
     private JobService JobService { get; set; } = default!;

@@ -40,7 +40,7 @@ public partial class SubmitJob
     public string? Clone { get; set; }
 
     [Inject]
-    private BatchPortal.Engine.Storage.JobStore JobStore { get; set; } = default!;
+    private BatchPortal.Engine.Storage.JobQueries JobStore { get; set; } = default!;
 
     internal FormErrors Errors { get; } = new();
 

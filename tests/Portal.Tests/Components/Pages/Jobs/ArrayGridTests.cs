@@ -18,7 +18,7 @@ public sealed class ArrayGridTests
         await data.QueueAsync("q1");
         var parent = await data.JobAsync("q1", "array", JobStatus.Submitted, arraySize: 4);
         await data.SpawnAsync(parent.Id);
-        var jobs = ctx.Engine.GetRequiredService<JobStore>();
+        var jobs = ctx.Engine.GetRequiredService<JobStateMachine>();
         await jobs.TryTransitionAsync($"{parent.Id}:2", JobStatus.Runnable, JobStatus.Failed, "cancelled by test");
         ctx.Navigation.NavigateTo($"/jobs/{parent.Id}");
 
@@ -42,7 +42,7 @@ public sealed class ArrayGridTests
         await data.SpawnAsync(parent.Id);
         var cut = Render(ctx, parent.Id);
 
-        await ctx.Engine.GetRequiredService<JobStore>().TryTransitionAsync($"{parent.Id}:1", JobStatus.Runnable, JobStatus.Failed, "gone");
+        await ctx.Engine.GetRequiredService<JobStateMachine>().TryTransitionAsync($"{parent.Id}:1", JobStatus.Runnable, JobStatus.Failed, "gone");
 
         cut.WaitForAssertion(
             () => Assert.Equal("FAILED", cut.FindAll("[data-testid=array-cell]")[1].GetAttribute("data-status")),

@@ -9,7 +9,7 @@ namespace BatchPortal.Portal.Tests.Components.Pages.Jobs;
 /// <summary>Jobs put in given states through the engine's own store (no Docker in this tier).</summary>
 internal sealed class BoardData(PortalTestContext ctx)
 {
-    private JobStore Jobs => ctx.Engine.GetRequiredService<JobStore>();
+    private JobStateMachine Jobs => ctx.Engine.GetRequiredService<JobStateMachine>();
 
     public async Task QueueAsync(string queue)
     {
@@ -55,7 +55,7 @@ internal sealed class BoardData(PortalTestContext ctx)
         var from = JobStatus.Submitted;
         foreach (var to in path.Distinct())
         {
-            var moved = await Jobs.TryTransitionAsync(id, from, to, to is JobStatus.Succeeded or JobStatus.Failed ? "Essential container in task exited" : null, (j, db) =>
+            var moved = await Jobs.TryTransitionAsync(id, from, to, to is JobStatus.Succeeded or JobStatus.Failed ? "Essential container in task exited" : null, j =>
             {
                 if (to == JobStatus.Starting)
                 {
@@ -77,6 +77,6 @@ internal sealed class BoardData(PortalTestContext ctx)
             }
         }
 
-        return (await Jobs.GetAsync(id))!;
+        return (await ctx.Engine.GetRequiredService<JobQueries>().GetAsync(id))!;
     }
 }

@@ -81,7 +81,7 @@ public sealed class JobListTests
         await data.JobAsync("q1", "steady-1", JobStatus.Runnable);
         await data.JobAsync("q1", "steady-2", JobStatus.Succeeded, exitCode: 0);
         var cut = ctx.RenderPage<JobList>();
-        var store = ctx.Engine.GetRequiredService<Engine.Storage.JobStore>();
+        var store = ctx.Engine.GetRequiredService<Engine.Storage.JobStateMachine>();
 
         // One live change first, so that the page has settled (its first loads and renders are done) before counting.
         await store.TryTransitionAsync(first.Id, JobStatus.Runnable, JobStatus.Failed, "Cancelled from the console");

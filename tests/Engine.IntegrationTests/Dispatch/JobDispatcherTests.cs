@@ -3,7 +3,7 @@ using BatchPortal.Engine.IntegrationTests.Support;
 using BatchPortal.Engine.Resources;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace BatchPortal.Engine.IntegrationTests.Scheduling;
+namespace BatchPortal.Engine.IntegrationTests.Dispatch;
 
 [Collection(DockerCollection.Name)]
 [Trait("Category", "Docker")]

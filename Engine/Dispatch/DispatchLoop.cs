@@ -1,22 +1,39 @@
+using BatchPortal.Engine.Notifications;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace BatchPortal.Engine.Scheduling;
+namespace BatchPortal.Engine.Dispatch;
 
-/// <summary>Runs dispatch passes one at a time, woken by <see cref="DispatchSignal"/> or the poll interval.</summary>
-internal sealed class DispatchLoop(
+/// <summary>
+/// Runs dispatch passes one at a time, woken by <see cref="DispatchSignal"/> (job changes, through <see cref="DispatchWake"/>;
+/// compute environments, queues and Docker endpoints that changed) or the poll interval. The engine's startup runs it once
+/// the host has started and running containers are followed again.
+/// </summary>
+public sealed class DispatchLoop(
     IServiceScopeFactory scopes,
     DispatchSignal signal,
-    IOptions<SchedulerOptions> options,
+    JobEventBroadcaster broadcaster,
+    IOptions<DispatchOptions> options,
     TimeProvider time,
-    ILogger<DispatchLoop> logger) : BackgroundService
+    ILogger<DispatchLoop> logger)
 {
     private static readonly TimeSpan MaxSpacing = TimeSpan.FromMilliseconds(250);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    private static readonly HashSet<string> WakingKinds = ["compute-environment", "job-queue", "docker-endpoint"];
+
+    public async Task RunAsync(CancellationToken stoppingToken)
     {
+        using var resources = broadcaster.SubscribeToResources(r =>
+        {
+            if (WakingKinds.Contains(r.Kind))
+            {
+                signal.Notify();
+            }
+
+            return Task.CompletedTask;
+        });
+
         while (!stoppingToken.IsCancellationRequested)
         {
             var started = time.GetTimestamp();

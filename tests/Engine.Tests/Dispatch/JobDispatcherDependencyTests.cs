@@ -1,9 +1,9 @@
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Jobs;
-using BatchPortal.Engine.Scheduling;
+using BatchPortal.Engine.Dispatch;
 using BatchPortal.Engine.Tests.Support;
 
-namespace BatchPortal.Engine.Tests.Scheduling;
+namespace BatchPortal.Engine.Tests.Dispatch;
 
 /// <summary><c>dependsOn</c>: a job waits in PENDING for its dependencies to succeed, and fails without running when one fails (issue #4).</summary>
 public class JobDispatcherDependencyTests

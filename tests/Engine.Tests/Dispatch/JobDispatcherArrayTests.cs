@@ -1,9 +1,9 @@
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Jobs;
-using BatchPortal.Engine.Scheduling;
+using BatchPortal.Engine.Dispatch;
 using BatchPortal.Engine.Tests.Support;
 
-namespace BatchPortal.Engine.Tests.Scheduling;
+namespace BatchPortal.Engine.Tests.Dispatch;
 
 /// <summary>Array jobs: children, the parent's states and outcome, SEQUENTIAL and N_TO_N (issue #4).</summary>
 public class JobDispatcherArrayTests

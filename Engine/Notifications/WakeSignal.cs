@@ -1,11 +1,11 @@
 using System.Threading.Channels;
 
-namespace BatchPortal.Engine.Scheduling;
+namespace BatchPortal.Engine.Notifications;
 
 /// <summary>
-/// A coalescing wake-up for the dispatcher: any number of <see cref="Notify"/> calls between two passes cause one pass.
+/// A coalescing wake-up for a loop: any number of <see cref="Notify"/> calls between two rounds cause one round.
 /// </summary>
-public sealed class DispatchSignal
+public class WakeSignal
 {
     private readonly Channel<byte> _channel = Channel.CreateBounded<byte>(new BoundedChannelOptions(1)
     {

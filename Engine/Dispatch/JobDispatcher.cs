@@ -1,26 +1,26 @@
 using System.Globalization;
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Execution;
+using BatchPortal.Engine.Resources;
 using BatchPortal.Engine.Storage;
 using Hangfire;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
-namespace BatchPortal.Engine.Scheduling;
+namespace BatchPortal.Engine.Dispatch;
 
 /// <summary>
-/// One pass of the scheduler: SUBMITTED jobs become RUNNABLE, and RUNNABLE jobs are placed — queues by priority (higher
-/// first), first in first out within a queue, each queue's compute environments in their order — wherever the job fits.
-/// A job that stays RUNNABLE is told why.
+/// One pass of the dispatcher: SUBMITTED jobs become PENDING or RUNNABLE, PENDING jobs whose wait is over move on, and
+/// RUNNABLE jobs are placed — queues by priority (higher first), first in first out within a queue, each queue's compute
+/// environments in their order — wherever the job fits. A job that stays RUNNABLE is told why.
 /// </summary>
 public sealed class JobDispatcher(
-    IDbContextFactory<BatchDbContext> dbFactory,
-    JobStore jobs,
+    DispatchQueries queries,
+    JobStateMachine stateMachine,
+    ComputeEnvironmentService computeEnvironments,
     DockerHealth health,
     IBackgroundJobClient hangfire,
-    BatchPortal.Engine.Notifications.IJobEventPublisher events,
     TimeProvider time,
-    IOptions<SchedulerOptions> options)
+    IOptions<DispatchOptions> options)
 {
     public const string DependentJobFailed = "Dependent Job failed";
     public const string ArrayChildJobFailed = "Array Child Job failed";
@@ -33,60 +33,77 @@ public sealed class JobDispatcher(
     {
         var moved = await PromoteSubmittedAsync(ct);
         moved |= await ResolvePendingAsync(ct);
-        moved |= await ApplyTimeLimitActionsAsync(ct);
-        var (placed, vcpusInUse) = await PlaceRunnableAsync(ct);
-        await FollowDesiredvCpusAsync(vcpusInUse, ct);
+        var queues = await queries.QueuesAsync(ct);
+        var environments = await queries.ComputeEnvironmentsAsync(ct);
+        moved |= await ApplyTimeLimitActionsAsync(queues, ct);
+        var (placed, vcpusInUse) = await PlaceRunnableAsync(queues, environments, ct);
+        await FollowDesiredvCpusAsync(environments, vcpusInUse, ct);
         moved |= placed;
         return moved;
     }
 
     /// <summary>
-    /// PENDING jobs whose dependencies resolved: a failed dependency fails the job without running it (and so on down
-    /// the chain, pass by pass); when all succeeded the job becomes RUNNABLE, or an array parent spawns its children.
-    /// Array parents whose children have all finished take their final state.
+    /// SUBMITTED jobs move on: a job that waits for others becomes PENDING, an array parent that waits for nothing makes
+    /// its children, and the rest become RUNNABLE together, in one transaction.
+    /// </summary>
+    private async Task<bool> PromoteSubmittedAsync(CancellationToken ct)
+    {
+        var submitted = await queries.SubmittedAsync(options.Value.MaxJobsPerPass, ct);
+        var moved = await stateMachine.TryTransitionManyAsync(
+            [.. submitted.Where(j => !j.Waits && !j.IsArrayParent).Select(j => j.Id)], JobStatus.Submitted, JobStatus.Runnable, null, ct) > 0;
+        moved |= await stateMachine.TryTransitionManyAsync(
+            [.. submitted.Where(j => j.Waits).Select(j => j.Id)], JobStatus.Submitted, JobStatus.Pending, null, ct) > 0;
+        foreach (var job in submitted.Where(j => !j.Waits && j.IsArrayParent))
+        {
+            moved |= await stateMachine.SpawnChildrenAsync(job.Id, ct);
+        }
+
+        return moved;
+    }
+
+    /// <summary>
+    /// PENDING jobs whose wait is over (the store counts it down as each job they wait for finishes): a failed dependency
+    /// fails the job without running it (and so on down the chain, pass by pass); when all succeeded the job becomes
+    /// RUNNABLE, or an array parent makes its children. Array parents whose children have all finished take their final
+    /// state. Nothing here reads a job that still waits.
     /// </summary>
     private async Task<bool> ResolvePendingAsync(CancellationToken ct)
     {
-        var moved = false;
-        foreach (var id in await jobs.PendingWithFailedDependencyAsync(options.Value.MaxJobsPerPass, ct))
+        var limit = options.Value.MaxJobsPerPass;
+        var moved = await stateMachine.TryTransitionManyAsync(
+            await queries.PendingWithFailedDependencyAsync(limit, ct), JobStatus.Pending, JobStatus.Failed, DependentJobFailed, ct) > 0;
+
+        var ready = await queries.PendingReadyAsync(limit, ct);
+        moved |= await stateMachine.TryTransitionManyAsync(
+            [.. ready.Where(r => !r.IsArrayParent).Select(r => r.Id)], JobStatus.Pending, JobStatus.Runnable, null, ct) > 0;
+        foreach (var (id, _) in ready.Where(r => r.IsArrayParent))
         {
-            moved |= (await jobs.TryTransitionAsync(id, JobStatus.Pending, JobStatus.Failed, DependentJobFailed, ct: ct)).IsApplied;
+            moved |= await stateMachine.SpawnChildrenAsync(id, ct);
         }
 
-        foreach (var (id, isArrayParent) in await jobs.PendingReadyAsync(options.Value.MaxJobsPerPass, ct))
+        foreach (var parent in await queries.FinishedArrayParentsAsync(limit, ct))
         {
-            moved |= isArrayParent
-                ? await jobs.SpawnChildrenAsync(id, ct)
-                : (await jobs.TryTransitionAsync(id, JobStatus.Pending, JobStatus.Runnable, null, ct: ct)).IsApplied;
-        }
-
-        foreach (var (id, allSucceeded) in await jobs.FinishedArrayParentsAsync(ct))
-        {
-            var parent = await jobs.GetAsync(id, ct);
-            var stopped = parent is { IsCancelled: true } or { IsTerminated: true };
-            var reason = stopped ? parent!.TerminationReason : allSucceeded ? null : ArrayChildJobFailed;
-            var to = allSucceeded && !stopped ? JobStatus.Succeeded : JobStatus.Failed;
-            moved |= (await jobs.TryTransitionAsync(id, JobStatus.Pending, to, reason, ct: ct)).IsApplied;
+            var reason = parent.Stopped ? parent.StopReason : parent.AnyChildFailed ? ArrayChildJobFailed : null;
+            var to = !parent.AnyChildFailed && !parent.Stopped ? JobStatus.Succeeded : JobStatus.Failed;
+            moved |= (await stateMachine.TryTransitionAsync(parent.Id, JobStatus.Pending, to, reason, ct: ct)).IsApplied;
         }
 
         return moved;
     }
 
     /// <summary>A queue's job state time limit actions: cancel jobs left RUNNABLE too long for one of the listed reasons.</summary>
-    private async Task<bool> ApplyTimeLimitActionsAsync(CancellationToken ct)
+    private async Task<bool> ApplyTimeLimitActionsAsync(IReadOnlyList<JobQueue> queues, CancellationToken ct)
     {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var queues = await db.JobQueues.AsNoTracking().ToListAsync(ct);
         var now = time.GetUtcNow();
         var moved = false;
         foreach (var queue in queues)
         {
             foreach (var action in queue.JobStateTimeLimitActions)
             {
-                foreach (var id in await jobs.RunnableTooLongAsync(queue.Name, action.Reason, now.AddSeconds(-action.MaxTimeSeconds), ct))
+                foreach (var id in await queries.RunnableTooLongAsync(queue.Name, action.Reason, now.AddSeconds(-action.MaxTimeSeconds), ct))
                 {
                     var reason = $"Canceled by JobStateTimeLimit action due to reason: {action.Reason}";
-                    moved |= (await jobs.TryTransitionAsync(id, JobStatus.Runnable, JobStatus.Failed, reason, (j, _) => j.IsCancelled = true, ct)).IsApplied;
+                    moved |= (await stateMachine.TryTransitionAsync(id, JobStatus.Runnable, JobStatus.Failed, reason, j => j.IsCancelled = true, ct)).IsApplied;
                 }
             }
         }
@@ -96,13 +113,12 @@ public sealed class JobDispatcher(
 
     /// <summary>
     /// Desired vCPUs follows what runs: the vCPUs held, up to the maximum, and back to the minimum when idle. The vCPUs
-    /// held are the placement's own count, this pass's placements included (read once per pass, not twice).
+    /// held are the placement's own count, this pass's placements included. The write is compare-and-set on the
+    /// environment's version: an edit made since the pass read it wins, and the next pass follows again.
     /// </summary>
-    private async Task FollowDesiredvCpusAsync(IReadOnlyDictionary<string, double> used, CancellationToken ct)
+    private async Task FollowDesiredvCpusAsync(IReadOnlyList<ComputeEnvironment> environments, IReadOnlyDictionary<string, double> used, CancellationToken ct)
     {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var changed = new List<string>();
-        foreach (var ce in await db.ComputeEnvironments.Where(c => c.Type == ComputeEnvironmentType.Managed).ToListAsync(ct))
+        foreach (var ce in environments.Where(c => c.Type == ComputeEnvironmentType.Managed))
         {
             if (ce.ComputeResources is not { } cr)
             {
@@ -113,85 +129,26 @@ public sealed class JobDispatcher(
             var desired = Math.Clamp((int)Math.Ceiling(used.GetValueOrDefault(ce.Name)), min, Math.Max(min, cr.MaxvCpus));
             if (cr.DesiredvCpus != desired)
             {
-                ce.ComputeResources = CopyWithDesired(cr, desired);
-                changed.Add(ce.Name);
+                await computeEnvironments.TrySetDesiredvCpusAsync(ce.Name, ce.Version, desired, ct);
             }
         }
-
-        if (changed.Count > 0)
-        {
-            await db.SaveChangesAsync(ct);
-            foreach (var name in changed)
-            {
-                await events.PublishAsync(new BatchPortal.Engine.Notifications.ResourceChanged("compute-environment", name));
-            }
-        }
-    }
-
-    private static ComputeResources CopyWithDesired(ComputeResources cr, int desired) => new()
-    {
-        Type = cr.Type,
-        MinvCpus = cr.MinvCpus,
-        MaxvCpus = cr.MaxvCpus,
-        DesiredvCpus = desired,
-        InstanceTypes = cr.InstanceTypes,
-        AllocationStrategy = cr.AllocationStrategy,
-        InstanceRole = cr.InstanceRole,
-        Ec2KeyPair = cr.Ec2KeyPair,
-        BidPercentage = cr.BidPercentage,
-        SpotIamFleetRole = cr.SpotIamFleetRole,
-        Subnets = cr.Subnets,
-        SecurityGroupIds = cr.SecurityGroupIds,
-        Tags = cr.Tags,
-    };
-
-    private async Task<bool> PromoteSubmittedAsync(CancellationToken ct)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var submitted = await db.Jobs.AsNoTracking()
-            .Where(j => j.Status == JobStatus.Submitted)
-            .OrderBy(j => j.Seq)
-            .Select(j => new { j.Id, j.ArraySize, Waits = db.JobDependencyEdges.Any(e => e.JobId == j.Id) })
-            .Take(options.Value.MaxJobsPerPass)
-            .ToListAsync(ct);
-
-        // Jobs that neither wait nor spawn children move together, in one transaction.
-        var moved = await jobs.TryTransitionManyAsync(
-            [.. submitted.Where(j => !j.Waits && j.ArraySize is null).Select(j => j.Id)], JobStatus.Submitted, JobStatus.Runnable, null, ct) > 0;
-        foreach (var job in submitted.Where(j => j.Waits || j.ArraySize is not null))
-        {
-            moved |= job.Waits
-                ? (await jobs.TryTransitionAsync(job.Id, JobStatus.Submitted, JobStatus.Pending, null, ct: ct)).IsApplied
-                : await jobs.SpawnChildrenAsync(job.Id, ct);
-        }
-
-        return moved;
     }
 
     /// <summary>Places what fits; returns whether any job moved, and the vCPUs held per compute environment afterwards.</summary>
-    private async Task<(bool Moved, IReadOnlyDictionary<string, double> VcpusInUse)> PlaceRunnableAsync(CancellationToken ct)
+    private async Task<(bool Moved, IReadOnlyDictionary<string, double> VcpusInUse)> PlaceRunnableAsync(
+        IReadOnlyList<JobQueue> queues,
+        IReadOnlyList<ComputeEnvironment> environmentList,
+        CancellationToken ct)
     {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var queues = await db.JobQueues.AsNoTracking().ToListAsync(ct);
-        var environments = await db.ComputeEnvironments.AsNoTracking().ToDictionaryAsync(c => c.Name, ct);
-        var usage = (await db.Jobs.AsNoTracking()
-                .Where(j => (j.Status == JobStatus.Starting || j.Status == JobStatus.Running) && j.ComputeEnvironmentName != null)
-                .Select(j => new { j.ComputeEnvironmentName, j.Vcpus, j.MemoryMiB })
-                .ToListAsync(ct))
-            .GroupBy(j => j.ComputeEnvironmentName!)
-            .ToDictionary(g => g.Key, g => new Usage(g.Sum(x => x.Vcpus), g.Sum(x => (long)x.MemoryMiB)));
+        var environments = environmentList.ToDictionary(c => c.Name);
+        var usage = (await queries.UsageAsync(ct)).ToDictionary(u => u.Key, u => new Usage(u.Value.Vcpus, u.Value.MemoryMiB));
 
         var budget = options.Value.MaxJobsPerPass;
         var moved = false;
-        var waitReasons = new List<(string JobId, string Reason)>();
+        var waitReasons = new List<(string JobId, string? Reason)>();
         foreach (var queue in queues.OrderByDescending(q => q.Priority).ThenBy(q => q.CreatedAt))
         {
-            var waiting = await db.Jobs.AsNoTracking()
-                .Where(j => j.QueueName == queue.Name && j.Status == JobStatus.Runnable)
-                .OrderBy(j => j.Seq)
-                .Take(budget)
-                .Select(j => new { j.Id, j.Vcpus, j.MemoryMiB, j.StatusReason })
-                .ToListAsync(ct);
+            var waiting = await queries.RunnableAsync(queue.Name, budget, ct);
             budget -= waiting.Count;
 
             var candidates = queue.OrderedComputeEnvironments
@@ -243,7 +200,7 @@ public sealed class JobDispatcher(
             }
         }
 
-        await jobs.SetWaitReasonsAsync(waitReasons, ct);
+        await stateMachine.SetReasonsAsync(JobStatus.Runnable, waitReasons, ct);
         return (moved, usage.ToDictionary(u => u.Key, u => u.Value.Vcpus));
     }
 
@@ -275,7 +232,7 @@ public sealed class JobDispatcher(
         string? reason = null;
         foreach (var ce in enabled.Where(c => c.CapacityvCpus >= vcpus))
         {
-            var endpointHealth = await health.GetAsync(ce.DockerEndpoint, ct);
+            var endpointHealth = await health.GetAsync(health.EndpointOf(ce), ct);
             if (!endpointHealth.Reachable)
             {
                 reason ??= endpointHealth.UnreachableReason;
@@ -310,18 +267,12 @@ public sealed class JobDispatcher(
 
     private async Task<bool> PlaceAsync(string jobId, ComputeEnvironment ce, CancellationToken ct)
     {
+        // The attempt and its engine are recorded before any container exists: a launch that runs twice, on this node
+        // or another, finds the attempt's container there by its labels instead of making a second one.
         var attempt = 0;
-        var result = await jobs.TryTransitionAsync(jobId, JobStatus.Runnable, JobStatus.Starting, null, (job, db) =>
-        {
-            job.AttemptCount++;
-            attempt = job.AttemptCount;
-            job.ComputeEnvironmentName = ce.Name;
-            job.ExitCode = null;
-            job.ContainerReason = null;
-            var row = new JobAttempt { JobId = job.Id, Number = attempt, ComputeEnvironmentName = ce.Name };
-            job.Attempts.Add(row);
-        }, ct);
-
+        var endpoint = health.EndpointOf(ce);
+        var now = time.GetUtcNow();
+        var result = await stateMachine.TryTransitionAsync(jobId, JobStatus.Runnable, JobStatus.Starting, null, job => attempt = job.PlaceAttempt(ce.Name, endpoint, now).Number, ct);
         if (!result.IsApplied)
         {
             return false;

@@ -1,9 +1,9 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace BatchPortal.Engine.Scheduling;
+namespace BatchPortal.Engine.Dispatch;
 
-/// <summary>Dispatcher settings (section <c>Engine:Scheduler</c>).</summary>
-public sealed class SchedulerOptions
+/// <summary>Dispatcher settings (section <c>Engine:Scheduler</c>, its name from before the folder was renamed).</summary>
+public sealed class DispatchOptions
 {
     public const string Section = "Engine:Scheduler";
 

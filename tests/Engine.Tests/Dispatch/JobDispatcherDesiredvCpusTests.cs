@@ -4,7 +4,7 @@ using BatchPortal.Engine.Storage;
 using BatchPortal.Engine.Tests.Support;
 using Microsoft.EntityFrameworkCore;
 
-namespace BatchPortal.Engine.Tests.Scheduling;
+namespace BatchPortal.Engine.Tests.Dispatch;
 
 /// <summary>A managed compute environment's desired vCPUs follows what runs on it, between min and max (issue #4).</summary>
 public class JobDispatcherDesiredvCpusTests

@@ -1,9 +1,9 @@
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Resources;
-using BatchPortal.Engine.Scheduling;
+using BatchPortal.Engine.Dispatch;
 using BatchPortal.Engine.Tests.Support;
 
-namespace BatchPortal.Engine.Tests.Scheduling;
+namespace BatchPortal.Engine.Tests.Dispatch;
 
 /// <summary>A queue's job state time limit actions, on a fixed clock (issue #4).</summary>
 public class JobDispatcherTimeLimitTests

@@ -1,7 +1,7 @@
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Tests.Support;
 
-namespace BatchPortal.Engine.Tests.Scheduling;
+namespace BatchPortal.Engine.Tests.Dispatch;
 
 public class JobDispatcherCapacityTests
 {

@@ -10,9 +10,9 @@ namespace BatchPortal.Engine.Tests.Execution;
 /// A restarted portal picking up the STARTING and RUNNING jobs of the previous one, by the containers' labels: each job
 /// finishes once, no container is made twice and no log line is stored twice.
 /// </summary>
-public class ContainerRecoveryTests
+public class ReconcilerTests
 {
-    private static readonly DateTimeOffset WholeSecond = new(2026, 1, 15, 9, 0, 5, TimeSpan.Zero);
+    private static readonly long WholeSecond = new DateTimeOffset(2026, 1, 15, 9, 0, 5, TimeSpan.Zero).ToUnixTimeMilliseconds() * 1_000_000;
 
     private static async Task<(EngineHarness Engine, Job Job)> PlacedJobAsync(int attempts = 1)
     {
@@ -33,58 +33,57 @@ public class ContainerRecoveryTests
         if (running)
         {
             var now = engine.Time.GetUtcNow();
-            await engine.Jobs.TryTransitionAsync(jobId, JobStatus.Starting, JobStatus.Running, null, (j, _) =>
-            {
-                j.StartedAt = now;
-                j.Attempts.Single().ContainerId = containerId;
-                j.Attempts.Single().StartedAt = now;
-            });
+            await engine.StateMachine.TryTransitionAsync(jobId, JobStatus.Starting, JobStatus.Running, null, j => j.AttemptStarted(1, containerId, "d/default/x", now));
         }
 
         return containerId;
     }
 
-    private static Task RecoverAsync(EngineHarness engine) =>
-        engine.Get<ContainerRecovery>().RecoverAsync(engine.Docker.DefaultEndpoint, CancellationToken.None);
+    private static Task RecoverAsync(EngineHarness engine) => engine.Reconciler.ReconcileOnceAsync(CancellationToken.None);
+
+    private static LogEvent Stored(string jobId, string stream, long nanos, string text) => new()
+    {
+        JobId = jobId,
+        Attempt = 1,
+        Stream = stream,
+        Nanos = nanos,
+        Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(nanos / 1_000_000),
+        Message = text,
+    };
 
     [Fact]
-    public async Task RecoverAsync_StoresEachLineOnce_WhenThePreviousPortalHadStoredSomeOfThem()
+    public async Task ReconcileOnceAsync_StoresEachLineOnce_WhenThePreviousPortalHadStoredSomeOfThem()
     {
         // Regression: the store keeps milliseconds and Docker nanoseconds, so a line already stored looked newer than
         // the stored copy and was stored again after every restart.
         var (engine, job) = await PlacedJobAsync();
         await using var _ = engine;
         var containerId = await StartedByThePreviousPortalAsync(engine, job.Id);
-        var first = new LogLine("stdout", WholeSecond.AddTicks(1_234), "first");
-        engine.Docker.Default.Write(containerId, first);
-        engine.Docker.Default.Write(containerId, new LogLine("stderr", WholeSecond.AddTicks(1_234), "same millisecond"));
-        engine.Docker.Default.Write(containerId, new LogLine("stdout", WholeSecond.AddMilliseconds(400), "second"));
-        engine.Docker.Default.Write(containerId, new LogLine("stdout", WholeSecond.AddSeconds(1.2), "third"));
-        await engine.Get<LogStore>().AppendAsync([new LogEvent { JobId = job.Id, Attempt = 1, Stream = first.Stream, Timestamp = first.Timestamp, Message = first.Text }]);
+        engine.Docker.Default.Write(containerId, "stdout", WholeSecond + 123_400, "first");
+        engine.Docker.Default.Write(containerId, "stderr", WholeSecond + 123_400, "same nanosecond");
+        engine.Docker.Default.Write(containerId, "stdout", WholeSecond + 400_000_000, "second");
+        engine.Docker.Default.Write(containerId, "stdout", WholeSecond + 1_200_000_000, "third");
+        await engine.Get<LogStore>().AppendAsync(job.Id, 1, [Stored(job.Id, "stdout", WholeSecond + 123_400, "first")], 5, cut: false);
         engine.Docker.Default.Exit(containerId, 0);
 
         await RecoverAsync(engine);
         await engine.CompleteAsync(job.Id, 1, containerId);
 
         Assert.Equal(
-            ["first", "same millisecond", "second", "third"],
+            ["first", "same nanosecond", "second", "third"],
             (await engine.Get<LogStore>().ReadAsync(job.Id, 1)).Select(l => l.Message));
         Assert.Equal(JobStatus.Succeeded, (await engine.GetJobAsync(job.Id)).Status);
     }
 
     [Fact]
-    public async Task RecoverAsync_StoresNothingTwice_WhenThePreviousPortalHadStoredEveryLine()
+    public async Task ReconcileOnceAsync_StoresNothingTwice_WhenThePreviousPortalHadStoredEveryLine()
     {
         var (engine, job) = await PlacedJobAsync();
         await using var _ = engine;
         var containerId = await StartedByThePreviousPortalAsync(engine, job.Id);
-        var lines = new[] { new LogLine("stdout", WholeSecond.AddTicks(5), "a"), new LogLine("stdout", WholeSecond.AddTicks(7_777), "b") };
-        foreach (var line in lines)
-        {
-            engine.Docker.Default.Write(containerId, line);
-        }
-
-        await engine.Get<LogStore>().AppendAsync([.. lines.Select(l => new LogEvent { JobId = job.Id, Attempt = 1, Stream = l.Stream, Timestamp = l.Timestamp, Message = l.Text })]);
+        engine.Docker.Default.Write(containerId, "stdout", WholeSecond + 500, "a");
+        engine.Docker.Default.Write(containerId, "stdout", WholeSecond + 777_700, "b");
+        await engine.Get<LogStore>().AppendAsync(job.Id, 1, [Stored(job.Id, "stdout", WholeSecond + 500, "a"), Stored(job.Id, "stdout", WholeSecond + 777_700, "b")], 2, cut: false);
         engine.Docker.Default.Exit(containerId, 0);
 
         await RecoverAsync(engine);
@@ -94,7 +93,7 @@ public class ContainerRecoveryTests
     }
 
     [Fact]
-    public async Task RecoverAsync_FollowsTheRunningContainer_WithoutStartingAnother()
+    public async Task ReconcileOnceAsync_FollowsTheRunningContainer_WithoutStartingAnother()
     {
         var (engine, job) = await PlacedJobAsync();
         await using var _ = engine;
@@ -112,11 +111,12 @@ public class ContainerRecoveryTests
     }
 
     [Fact]
-    public async Task RecoverAsync_ReusesTheStartedContainer_WhenTheJobWasStillStarting()
+    public async Task ReconcileOnceAsync_ReusesTheStartedContainer_WhenTheJobWasStillStarting()
     {
         var (engine, job) = await PlacedJobAsync();
         await using var _ = engine;
         var containerId = await StartedByThePreviousPortalAsync(engine, job.Id, running: false);
+        engine.Time.Advance(Reconciler.LaunchGrace);
 
         await RecoverAsync(engine);
         // The dispatcher's launch was lost with the previous portal; recovery queues it again, for the same attempt.
@@ -132,7 +132,7 @@ public class ContainerRecoveryTests
     [Theory]
     [InlineData(2, JobStatus.Runnable)]
     [InlineData(1, JobStatus.Failed)]
-    public async Task RecoverAsync_EndsTheAttemptWithAReason_WhenItsContainerVanished(int attempts, JobStatus expected)
+    public async Task ReconcileOnceAsync_EndsTheAttemptWithAReason_WhenItsContainerVanished(int attempts, JobStatus expected)
     {
         var (engine, job) = await PlacedJobAsync(attempts);
         await using var _ = engine;

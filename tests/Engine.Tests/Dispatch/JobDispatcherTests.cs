@@ -2,10 +2,10 @@ using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Execution;
 using BatchPortal.Engine.Jobs;
 using BatchPortal.Engine.Resources;
-using BatchPortal.Engine.Scheduling;
+using BatchPortal.Engine.Dispatch;
 using BatchPortal.Engine.Tests.Support;
 
-namespace BatchPortal.Engine.Tests.Scheduling;
+namespace BatchPortal.Engine.Tests.Dispatch;
 
 public class JobDispatcherTests
 {
@@ -84,7 +84,7 @@ public class JobDispatcherTests
         await engine.DispatchOnceAsync();
         Assert.Equal(JobStatus.Runnable, (await engine.GetJobAsync(second.Id)).Status);
 
-        await engine.Jobs.TryTransitionAsync(first.Id, JobStatus.Starting, JobStatus.Failed, "gone");
+        await engine.StateMachine.TryTransitionAsync(first.Id, JobStatus.Starting, JobStatus.Failed, "gone");
         await engine.DispatchOnceAsync();
 
         Assert.Equal(JobStatus.Starting, (await engine.GetJobAsync(second.Id)).Status);
@@ -130,7 +130,7 @@ public class JobDispatcherTests
         {
             await engine.DispatchOnceAsync();
             Assert.Equal(ids[..(i + 1)], engine.Launches().Select(l => l.JobId));
-            await engine.Jobs.TryTransitionAsync(ids[i], JobStatus.Starting, JobStatus.Failed, "done");
+            await engine.StateMachine.TryTransitionAsync(ids[i], JobStatus.Starting, JobStatus.Failed, "done");
         }
     }
 

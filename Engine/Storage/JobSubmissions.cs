@@ -1,0 +1,187 @@
+using System.Collections.Concurrent;
+using BatchPortal.Engine.Domain;
+using BatchPortal.Engine.Notifications;
+using Microsoft.EntityFrameworkCore;
+
+namespace BatchPortal.Engine.Storage;
+
+/// <summary>A dependency named at submission no longer exists when the job is written (the retention purge took it).</summary>
+public sealed class DependencyGoneException(string jobId, string dependencyId)
+    : Exception($"Job {dependencyId} does not exist (any more): job {jobId} cannot depend on it.")
+{
+    public string DependencyId { get; } = dependencyId;
+}
+
+/// <summary>
+/// Writes new jobs. Submissions that arrive together are written together (group commit): the caller that finds no write
+/// under way writes every queued job in one transaction while the others wait for theirs. One insert touches a page of the
+/// table and of each of its indexes; a transaction per job wrote those pages once per job, a batch writes them once. A
+/// batch that fails is written again job by job, so each caller gets its own job's outcome (a schedule's duplicate fire
+/// time, a dependency that is gone).
+/// </summary>
+public sealed class JobSubmissions(IDbContextFactory<BatchDbContext> dbFactory, IEnumerable<IJobTransitionObserver> observers)
+{
+    private const int MaxInsertBatch = 256;
+    private readonly IJobTransitionObserver[] _observers = [.. observers];
+    private readonly ConcurrentQueue<PendingInsert> _inserts = new();
+    private int _writingInserts;
+
+    /// <summary>Runs inside each write, before the dependencies are read: lets a test act at the worst moment.</summary>
+    internal Func<Task>? BeforeWrite { get; set; }
+
+    /// <summary>
+    /// Stores a new job with its dependency edges and first history row, then hands it to the observers. How many of
+    /// its dependencies it waits for is counted inside the write, so that none can finish unseen in between; a dependency
+    /// that no longer exists fails the submission with <see cref="DependencyGoneException"/>.
+    /// </summary>
+    public async Task AddAsync(Job job, IReadOnlyList<JobDependencyEdge>? edges = null, CancellationToken ct = default)
+    {
+        ct.ThrowIfCancellationRequested();
+        var pending = new PendingInsert(job, edges ?? []);
+        _inserts.Enqueue(pending);
+
+        // Re-checked after the release: a job queued while the last writer finished is not left behind.
+        while (!_inserts.IsEmpty && Interlocked.CompareExchange(ref _writingInserts, 1, 0) == 0)
+        {
+            try
+            {
+                while (Drain() is { Count: > 0 } batch)
+                {
+                    await WriteAsync(batch);
+                }
+            }
+            finally
+            {
+                Volatile.Write(ref _writingInserts, 0);
+            }
+        }
+
+        // Once queued the job is written whatever the caller does meanwhile, as a request that reached AWS may succeed.
+        await pending.Done.Task;
+        var change = new JobStatusChanged(job.Id, job.Name, job.QueueName, job.Status, null, job.StatusReason, job.CreatedAt);
+        foreach (var observer in _observers)
+        {
+            await observer.OnAppliedAsync([change]);
+        }
+    }
+
+    private List<PendingInsert> Drain()
+    {
+        var batch = new List<PendingInsert>();
+        while (batch.Count < MaxInsertBatch && _inserts.TryDequeue(out var next))
+        {
+            batch.Add(next);
+        }
+
+        return batch;
+    }
+
+    private async Task WriteAsync(List<PendingInsert> batch)
+    {
+        var written = new List<PendingInsert>(batch.Count);
+        try
+        {
+            await using var db = await dbFactory.CreateDbContextAsync();
+            db.ChangeTracker.AutoDetectChangesEnabled = false;
+            await using var tx = await db.Database.BeginTransactionAsync();
+            if (BeforeWrite is { } hook)
+            {
+                await hook();
+            }
+
+            var targets = await TargetsAsync(db, batch);
+            foreach (var one in batch)
+            {
+                if (Count(one, targets) is { } gone)
+                {
+                    one.Done.TrySetException(gone);
+                    continue;
+                }
+
+                db.Jobs.Add(one.Job);
+                db.JobDependencyEdges.AddRange(one.Edges);
+                db.JobStatusChanges.Add(new JobStatusChange { JobId = one.Job.Id, To = one.Job.Status, At = one.Job.CreatedAt });
+                written.Add(one);
+            }
+
+            await db.SaveChangesAsync();
+            await tx.CommitAsync();
+        }
+        catch (DbUpdateException) when (written.Count > 1)
+        {
+            // One of them broke a rule of the schema: write each alone, so the error reaches only its caller.
+            foreach (var one in written)
+            {
+                one.Job.Seq = 0; // in case the failed batch handed out a key before it rolled back
+                one.Job.WaitsFor = 0;
+                one.Job.WaitFailed = false;
+                await WriteAsync([one]);
+            }
+
+            return;
+        }
+        catch (Exception ex)
+        {
+            foreach (var one in written.Count > 0 ? written : batch)
+            {
+                one.Done.TrySetException(ex);
+            }
+
+            return;
+        }
+
+        foreach (var one in written)
+        {
+            one.Done.TrySetResult();
+        }
+    }
+
+    /// <summary>The status of every job the batch depends on, read inside the write transaction.</summary>
+    private static async Task<Dictionary<string, JobStatus>> TargetsAsync(BatchDbContext db, List<PendingInsert> batch)
+    {
+        var ids = batch.SelectMany(b => b.Edges).Select(e => e.DependsOnJobId).Distinct(StringComparer.Ordinal).ToList();
+        var statuses = new Dictionary<string, JobStatus>(StringComparer.Ordinal);
+        foreach (var chunk in ids.Chunk(500))
+        {
+            foreach (var row in await db.Jobs.AsNoTracking().Where(j => chunk.Contains(j.Id)).Select(j => new { j.Id, j.Status }).ToListAsync())
+            {
+                statuses[row.Id] = row.Status;
+            }
+        }
+
+        return statuses;
+    }
+
+    /// <summary>Counts what the job waits for; returns the error when a dependency is gone.</summary>
+    private static DependencyGoneException? Count(PendingInsert one, Dictionary<string, JobStatus> targets)
+    {
+        one.Job.WaitsFor = 0;
+        one.Job.WaitFailed = false;
+        foreach (var edge in one.Edges)
+        {
+            if (!targets.TryGetValue(edge.DependsOnJobId, out var status))
+            {
+                return new DependencyGoneException(one.Job.Id, edge.DependsOnJobId);
+            }
+
+            if (!status.IsFinal())
+            {
+                one.Job.WaitsFor++;
+            }
+            else if (status == JobStatus.Failed)
+            {
+                one.Job.WaitFailed = true;
+            }
+        }
+
+        return null;
+    }
+
+    private sealed record PendingInsert(Job Job, IReadOnlyList<JobDependencyEdge> Edges, TaskCompletionSource Done)
+    {
+        public PendingInsert(Job job, IReadOnlyList<JobDependencyEdge> edges)
+            : this(job, edges, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously))
+        {
+        }
+    }
+}
