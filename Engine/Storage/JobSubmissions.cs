@@ -26,7 +26,7 @@ public sealed class JobSubmissions(IDbContextFactory<BatchDbContext> dbFactory, 
     private readonly ConcurrentQueue<PendingInsert> _inserts = new();
     private int _writingInserts;
 
-    /// <summary>Runs inside each write, before the dependencies are read: lets a test act at the worst moment.</summary>
+    /// <summary>Runs before each write, after the submission was checked: lets a test act at the worst moment.</summary>
     internal Func<Task>? BeforeWrite { get; set; }
 
     /// <summary>
@@ -81,13 +81,14 @@ public sealed class JobSubmissions(IDbContextFactory<BatchDbContext> dbFactory, 
         var written = new List<PendingInsert>(batch.Count);
         try
         {
-            await using var db = await dbFactory.CreateDbContextAsync();
-            db.ChangeTracker.AutoDetectChangesEnabled = false;
-            await using var tx = await db.Database.BeginTransactionAsync();
             if (BeforeWrite is { } hook)
             {
                 await hook();
             }
+
+            await using var db = await dbFactory.CreateDbContextAsync();
+            db.ChangeTracker.AutoDetectChangesEnabled = false;
+            await using var tx = await db.Database.BeginTransactionAsync();
 
             var targets = await TargetsAsync(db, batch);
             foreach (var one in batch)

@@ -2,6 +2,7 @@ using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Jobs;
 using BatchPortal.Engine.Dispatch;
 using BatchPortal.Engine.Tests.Support;
+using Microsoft.EntityFrameworkCore;
 
 namespace BatchPortal.Engine.Tests.Dispatch;
 
@@ -293,5 +294,38 @@ public class JobDispatcherArrayTests
         await engine.RunAsync(Child(parent, 1), 0);
         await engine.DispatchUntilIdleAsync();
         Assert.Equal(JobStatus.Starting, (await engine.GetJobAsync(dependent.Id)).Status);
+    }
+
+    [Fact]
+    public async Task SpawnChildrenAsync_StoresTheContainerOnce_AndEachChildReadsItFromItsParent()
+    {
+        // Regression: #11. An array of 10,000 wrote 10,000 copies of its container spec in one transaction (about
+        // 0.5 GB for a 30 KB request), blocking every other writer meanwhile.
+        await using var engine = await EngineAsync();
+        var command = Enumerable.Range(0, 200).Select(i => $"argument-{i}").ToList();
+        var parent = await engine.SubmitAsync(new SubmitJobRequest
+        {
+            JobName = "wide",
+            JobQueue = "q",
+            JobDefinition = "d",
+            ArrayProperties = new ArrayProperties { Size = 500 },
+            ContainerOverrides = new ContainerOverrides { Command = command },
+            Parameters = new Dictionary<string, string> { ["p"] = "v" },
+        });
+
+        await engine.DispatchOnceAsync();
+
+        await using (var db = await engine.Get<IDbContextFactory<Engine.Storage.BatchDbContext>>().CreateDbContextAsync())
+        {
+            var stored = await db.Database.SqlQueryRaw<long>("SELECT COUNT(*) AS \"Value\" FROM \"Jobs\" WHERE \"ParentJobId\" = {0} AND \"Container\" IS NOT NULL", parent.Id)
+                .SingleAsync();
+            Assert.Equal(0, stored);
+        }
+
+        var child = await engine.GetJobAsync(Child(parent, 321));
+        Assert.Equal(command, child.Container.Command);
+        Assert.Equal("v", child.Parameters["p"]);
+        var many = await engine.Jobs.GetManyAsync([Child(parent, 0), Child(parent, 499)]);
+        Assert.All(many, c => Assert.Equal(command, c.Container.Command));
     }
 }

@@ -65,4 +65,34 @@ public class RetentionPurgeTests
         Assert.NotNull(await engine.Jobs.GetAsync(dependency.Id));
         Assert.Equal(JobStatus.Submitted, (await engine.GetJobAsync(dependent.Id)).Status);
     }
+
+    [Fact]
+    public async Task SubmitAsync_RefusesTheJob_WhenRetentionPurgesItsDependencyBeforeItIsWritten()
+    {
+        // Regression: #11. The purge could delete a finished job between a submission's check of its dependency and the
+        // write of the new job, which then waited PENDING forever on a job that no longer existed.
+        await using var engine = await EngineHarness.CreateAsync();
+        await engine.CreateComputeEnvironmentAsync("ce", 4);
+        await engine.CreateQueueAsync("q", 1, "ce");
+        await engine.RegisterDefinitionAsync("d");
+        var old = await engine.SubmitAsync("q", "d", "old");
+        await engine.DispatchUntilIdleAsync();
+        await engine.RunAsync(old.Id, 0);
+        engine.Time.Advance(TimeSpan.FromDays(31));
+        var purged = 0;
+        engine.Submissions.BeforeWrite = async () => purged += await engine.Get<RetentionPurge>().PurgeAsync(CancellationToken.None);
+
+        var result = await engine.JobService.SubmitAsync(new SubmitJobRequest
+        {
+            JobName = "late",
+            JobQueue = "q",
+            JobDefinition = "d",
+            DependsOn = [new JobDependency { JobId = old.Id }],
+        });
+
+        Assert.Equal(1, purged);
+        var error = Assert.IsType<ValidationFailed>(result.Error);
+        Assert.Equal($"Job {old.Id} does not exist.", error.For("dependsOn[0].jobId"));
+        Assert.Equal(0, await engine.Jobs.CountAsync(new JobFilter { Name = "late" }));
+    }
 }

@@ -50,7 +50,7 @@ internal sealed class EngineHarness : IAsyncDisposable
 
     public JobService JobService => Get<JobService>();
 
-    public static async Task<EngineHarness> CreateAsync()
+    public static async Task<EngineHarness> CreateAsync(IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         var folder = Path.Combine(Path.GetTempPath(), "batchportal-engine-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
@@ -61,6 +61,10 @@ internal sealed class EngineHarness : IAsyncDisposable
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = folder });
         builder.Logging.ClearProviders();
         builder.Configuration["Engine:Storage:DatabasePath"] = Path.Combine(folder, "batchportal.db");
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            builder.Configuration[key] = value;
+        }
 
         // AddBatchEngine uses TryAdd for these two, so the fakes registered first win.
         builder.Services.AddSingleton<TimeProvider>(time);
@@ -69,6 +73,7 @@ internal sealed class EngineHarness : IAsyncDisposable
 
         // Registered after Hangfire's own: the last registration is the one resolved.
         builder.Services.AddSingleton<IBackgroundJobClient>(hangfire);
+        services?.Invoke(builder.Services);
 
         var host = builder.Build();
         var harness = new EngineHarness(host, folder, time, docker, hangfire);
