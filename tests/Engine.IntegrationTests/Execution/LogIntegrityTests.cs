@@ -1,0 +1,70 @@
+using System.Globalization;
+using BatchPortal.Engine.Domain;
+using BatchPortal.Engine.IntegrationTests.Support;
+using BatchPortal.Engine.Storage;
+
+namespace BatchPortal.Engine.IntegrationTests.Execution;
+
+/// <summary>
+/// What a container prints is what the job's log holds, line for line, on the real Docker engine (issue #11): 200,000
+/// short lines and one line of 100,000 characters, which Docker splits into 16 KiB messages, ten times over.
+/// </summary>
+[Collection(DockerCollection.Name)]
+[Trait("Category", "Docker")]
+public class LogIntegrityTests(EngineHostFixture engine)
+{
+    private const int Lines = 200_000;
+    private const int LongLine = 100_000;
+
+    [Fact]
+    public async Task Output_IsStoredExactly_TenRunsInARow()
+    {
+        // Regression: #11. Two of four jobs running `seq 20000` stored only lines 1-5,375 and 1-8,534 and still
+        // SUCCEEDED; a 100,000-character line was stored as 100,186 characters (the timestamps of Docker's 16 KiB
+        // messages inside it).
+        await engine.RegisterAsync("seq-and-long", ["sh", "-c", $"seq {Lines}; head -c {LongLine} /dev/zero | tr '\\0' x; echo; echo done >&2"]);
+        var jobs = new List<Job>();
+        for (var run = 0; run < int.Parse(Environment.GetEnvironmentVariable("RUNS") ?? "10", CultureInfo.InvariantCulture); run++)
+        {
+            jobs.Add(await engine.SubmitAsync("seq-and-long"));
+        }
+
+        var expected = Enumerable.Range(1, Lines).Select(i => i.ToString(CultureInfo.InvariantCulture)).Append(new string('x', LongLine)).ToList();
+        foreach (var submitted in jobs)
+        {
+            var job = await engine.WaitForFinalAsync(submitted.Id);
+            Assert.Equal(JobStatus.Succeeded, job.Status);
+            var stored = await AllAsync(engine.Logs, job.Id);
+            var stdout = stored.Where(l => l.Stream == "stdout").Select(l => l.Message).ToList();
+            Assert.Equal(expected.Count, stdout.Count);
+            for (var i = 0; i < expected.Count; i++)
+            {
+                if (expected[i] != stdout[i])
+                {
+                    Assert.Fail($"Job {job.Id}: line {i + 1} is '{Head(stdout[i])}', not '{Head(expected[i])}'.");
+                }
+            }
+
+            Assert.Equal(["done"], stored.Where(l => l.Stream == "stderr").Select(l => l.Message));
+        }
+    }
+
+    private static async Task<List<LogEvent>> AllAsync(LogStore logs, string jobId)
+    {
+        var all = new List<LogEvent>();
+        long after = 0;
+        while (true)
+        {
+            var page = await logs.ReadAsync(jobId, 1, after, 10_000);
+            if (page.Count == 0)
+            {
+                return all;
+            }
+
+            all.AddRange(page);
+            after = page[^1].Id;
+        }
+    }
+
+    private static string Head(string s) => s.Length <= 40 ? s : $"{s[..40]}... ({s.Length} characters)";
+}
