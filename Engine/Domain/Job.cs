@@ -249,6 +249,12 @@ public sealed class JobAttempt
     /// <summary>When the attempt was placed (RUNNABLE → STARTING).</summary>
     public DateTimeOffset? PlacedAt { get; init; }
 
+    /// <summary>
+    /// A launch of this attempt lost its answer from Docker (a timeout, a cut connection): its container may exist. The
+    /// attempt then keeps its engine until a launch finds out, whatever later launches are told.
+    /// </summary>
+    public bool LaunchUncertain { get; set; }
+
     public string? ContainerId { get; set; }
 
     public DateTimeOffset? StartedAt { get; set; }

@@ -105,7 +105,7 @@ public sealed class ContainerWatcher(
             {
                 try
                 {
-                    await capture.CaptureAsync(runtime, jobId, attempt, containerId, follow: true, ct);
+                    await FollowAsync(runtime, jobId, attempt, containerId, ct);
                     var state = await runtime.InspectAsync(containerId, ct);
                     if (engineLost)
                     {
@@ -166,6 +166,60 @@ public sealed class ContainerWatcher(
         {
             await exited.CancelAsync();
             _watches.TryRemove(key, out _);
+        }
+    }
+
+    /// <summary>
+    /// Follows the output until Docker ends the stream. A stream can also just stop (a connection half-open after a
+    /// network fault, an engine API that hangs): a check beside it asks Docker every <see cref="CheckEvery"/> whether the
+    /// container still runs, and once it has exited ends the follow, so that completion reads the rest instead.
+    /// </summary>
+    private async Task FollowAsync(IContainerRuntime runtime, string jobId, int attempt, string containerId, CancellationToken ct)
+    {
+        using var follow = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var check = CheckAsync(runtime, containerId, follow);
+        try
+        {
+            await capture.CaptureAsync(runtime, jobId, attempt, containerId, follow: true, follow.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            // Ended by the check: the container has exited.
+        }
+        finally
+        {
+            await follow.CancelAsync();
+            await check;
+        }
+    }
+
+    internal static readonly TimeSpan CheckEvery = TimeSpan.FromSeconds(15);
+
+    private async Task CheckAsync(IContainerRuntime runtime, string containerId, CancellationTokenSource follow)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(CheckEvery, time, follow.Token);
+                try
+                {
+                    if (await runtime.InspectAsync(containerId, follow.Token) is not { Running: true })
+                    {
+                        // Docker normally ends the stream itself a moment after the exit: give it that moment.
+                        await Task.Delay(TimeSpan.FromSeconds(2), time, follow.Token);
+                        await follow.CancelAsync();
+                        return;
+                    }
+                }
+                catch (ContainerRuntimeUnavailableException)
+                {
+                    // The stream's own failure, if any, is the one that counts.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 

@@ -172,6 +172,11 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
             // false means "already started" (304): a second launch of the same attempt, which is fine.
             await Call(c => _client.Containers.StartContainerAsync(id, new ContainerStartParameters(), c), ct);
         }
+        catch (ContainerRuntimeUnavailableException ex) when (!ex.MayHaveReachedEngine)
+        {
+            // The container exists now, whatever became of the start: the operation as a whole reached the engine.
+            throw new ContainerRuntimeUnavailableException(Endpoint, ex.Error, ex, mayHaveReachedEngine: true);
+        }
         catch (DockerApiException ex)
         {
             // The attempt fails and a retry makes its own container: one that never started would stay in "Created"

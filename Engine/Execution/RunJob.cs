@@ -72,10 +72,10 @@ public sealed class RunJob(
         {
             containerId = await FindOrStartAsync(runtime, job, attempt, ct);
         }
-        catch (ContainerRuntimeUnavailableException ex) when (!ex.MayHaveReachedEngine)
+        catch (ContainerRuntimeUnavailableException ex) when (!ex.MayHaveReachedEngine && !row.LaunchUncertain)
         {
-            // Nothing reached the engine (no socket, connection refused): no container can exist, so the capacity goes
-            // back and the dispatcher places the job again, perhaps elsewhere.
+            // Nothing reached the engine (no socket, connection refused), now or in an earlier launch of the attempt: no
+            // container can exist, so the capacity goes back and the dispatcher places the job again, perhaps elsewhere.
             logger.LaunchFailed(jobId, attempt, ex.Message, null);
             await health.ReportUnreachableAsync(ex.Endpoint, ex.Error);
             await stateMachine.TryTransitionAsync(jobId, JobStatus.Starting, JobStatus.Runnable, ex.Message, j => j.UndoPlacement(attempt), ct);
@@ -87,6 +87,11 @@ public sealed class RunJob(
             // engine, and the launch runs again (Hangfire's retry, or the reconciler) to find it or make it.
             logger.LaunchFailed(jobId, attempt, ex.Message, null);
             await health.ReportUnreachableAsync(ex.Endpoint, ex.Error);
+            if (ex.MayHaveReachedEngine && !row.LaunchUncertain)
+            {
+                await stateMachine.UpdateAttemptAsync(jobId, attempt, [JobStatus.Starting], a => a.LaunchUncertain = true, ct);
+            }
+
             await stateMachine.SetReasonsAsync(JobStatus.Starting, [(jobId, $"{ex.Message}; the launch is tried again when it answers.")], ct);
             throw;
         }

@@ -149,6 +149,9 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
         {
             e.HasIndex(x => new { x.JobId, x.Number }).IsUnique();
             e.HasIndex(x => x.LogStreamName);
+
+            // DescribeLogStreams with orderBy LastEventTime: the latest Docker time stored of each attempt.
+            e.HasIndex(x => x.LogCursorNanos);
         });
         modelBuilder.Entity<JobStatusChange>(e => e.HasIndex(x => x.JobId));
         modelBuilder.Entity<Schedule>(e =>

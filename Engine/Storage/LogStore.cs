@@ -17,6 +17,12 @@ public sealed record LogStreamInfo(
 /// <summary>What is stored of an attempt's output: its size, whether it was cut at the cap, and the latest Docker timestamp.</summary>
 public sealed record AttemptLogState(long Bytes, bool Cut, long CursorNanos);
 
+/// <summary>A line FilterLogEvents found, with its stream.</summary>
+public sealed record FilteredEvent(string Stream, long Id, DateTimeOffset Timestamp, string Message);
+
+/// <summary>One page of FilterLogEvents, and where the next one starts.</summary>
+public sealed record FilterPage(IReadOnlyList<FilteredEvent> Events, long LastExaminedId, bool Complete);
+
 /// <summary>The lines each attempt's container wrote, stored as they arrive so they can be read while the job runs.</summary>
 public sealed class LogStore(IDbContextFactory<BatchDbContext> dbFactory, IJobEventPublisher events)
 {
@@ -135,13 +141,16 @@ public sealed class LogStore(IDbContextFactory<BatchDbContext> dbFactory, IJobEv
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var attempt = await db.JobAttempts.AsNoTracking()
             .Where(a => a.LogStreamName == logStreamName)
-            .Select(a => new { a.JobId, a.Number, a.StartedAt })
+            .Select(a => new StreamRow(a.LogStreamName!, a.JobId, a.Number, a.StartedAt, a.LogBytes, a.LogCursorNanos))
             .FirstOrDefaultAsync(ct);
-        return attempt is null ? null : await DescribeAsync(db, logStreamName, attempt.JobId, attempt.Number, attempt.StartedAt, ct);
+        return attempt is null ? null : await DescribeAsync(db, attempt, ct);
     }
 
-    /// <summary>Log streams whose name starts with <paramref name="prefix"/>, by name.</summary>
-    public async Task<IReadOnlyList<LogStreamInfo>> ListStreamsAsync(string? prefix, int skip, int take, bool descending, CancellationToken ct = default)
+    /// <summary>
+    /// Log streams, by name (those starting with <paramref name="prefix"/>) or by the time of their latest event, as
+    /// DescribeLogStreams orders them. Each stream's size and last event come from its attempt's record, not from its lines.
+    /// </summary>
+    public async Task<IReadOnlyList<LogStreamInfo>> ListStreamsAsync(string? prefix, int skip, int take, bool descending, bool byLastEventTime = false, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var query = db.JobAttempts.AsNoTracking().Where(a => a.LogStreamName != null);
@@ -150,16 +159,92 @@ public sealed class LogStore(IDbContextFactory<BatchDbContext> dbFactory, IJobEv
             query = query.Where(a => a.LogStreamName!.StartsWith(prefix));
         }
 
-        query = descending ? query.OrderByDescending(a => a.LogStreamName) : query.OrderBy(a => a.LogStreamName);
-        var attempts = await query.Skip(skip).Take(take).Select(a => new { a.LogStreamName, a.JobId, a.Number, a.StartedAt }).ToListAsync(ct);
+        query = byLastEventTime
+            ? (descending ? query.OrderByDescending(a => a.LogCursorNanos).ThenByDescending(a => a.Id) : query.OrderBy(a => a.LogCursorNanos).ThenBy(a => a.Id))
+            : (descending ? query.OrderByDescending(a => a.LogStreamName) : query.OrderBy(a => a.LogStreamName));
+        var attempts = await query.Skip(skip).Take(take)
+            .Select(a => new StreamRow(a.LogStreamName!, a.JobId, a.Number, a.StartedAt, a.LogBytes, a.LogCursorNanos))
+            .ToListAsync(ct);
         var result = new List<LogStreamInfo>(attempts.Count);
         foreach (var a in attempts)
         {
-            result.Add(await DescribeAsync(db, a.LogStreamName!, a.JobId, a.Number, a.StartedAt, ct));
+            result.Add(await DescribeAsync(db, a, ct));
         }
 
         return result;
     }
+
+    /// <summary>
+    /// One page of FilterLogEvents: the lines of the given streams (by name, or every stream whose name starts with
+    /// <paramref name="prefix"/>) stored after <paramref name="afterId"/>, in the order they were stored, that
+    /// <paramref name="matches"/> accepts. It stops at <paramref name="limit"/> events, at <paramref name="maxBytes"/> of
+    /// them, or after examining <paramref name="scanBudget"/> lines, whichever comes first; <see cref="FilterPage.LastExaminedId"/>
+    /// says where the next page starts, and <see cref="FilterPage.Complete"/> whether nothing is left.
+    /// </summary>
+    public async Task<FilterPage> FilterAsync(
+        IReadOnlyCollection<string>? streamNames,
+        string? prefix,
+        long afterId,
+        DateTimeOffset? from,
+        DateTimeOffset? to,
+        Func<string, bool> matches,
+        int limit,
+        long maxBytes,
+        int scanBudget,
+        CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var attempts = db.JobAttempts.AsNoTracking().Where(a => a.LogStreamName != null);
+        if (streamNames is { Count: > 0 })
+        {
+            attempts = attempts.Where(a => streamNames.Contains(a.LogStreamName!));
+        }
+        else if (!string.IsNullOrEmpty(prefix))
+        {
+            attempts = attempts.Where(a => a.LogStreamName!.StartsWith(prefix));
+        }
+
+        var lines = from l in db.LogEvents.AsNoTracking()
+                    join a in attempts on new { l.JobId, Number = l.Attempt } equals new { a.JobId, a.Number }
+                    where l.Id > afterId
+                    select new { l.Id, l.Timestamp, l.Message, Stream = a.LogStreamName! };
+        if (from is { } f)
+        {
+            lines = lines.Where(l => l.Timestamp >= f);
+        }
+
+        if (to is { } t)
+        {
+            lines = lines.Where(l => l.Timestamp < t);
+        }
+
+        var found = new List<FilteredEvent>();
+        long bytes = 0;
+        var last = afterId;
+        var examined = 0;
+        await foreach (var line in lines.OrderBy(l => l.Id).Take(scanBudget).AsAsyncEnumerable().WithCancellation(ct))
+        {
+            examined++;
+            if (matches(line.Message))
+            {
+                var size = EventSize(line.Message);
+                if (found.Count == limit || (found.Count > 0 && bytes + size > maxBytes))
+                {
+                    return new FilterPage(found, last, Complete: false);
+                }
+
+                bytes += size;
+                found.Add(new FilteredEvent(line.Stream, line.Id, line.Timestamp, line.Message));
+            }
+
+            last = line.Id;
+        }
+
+        return new FilterPage(found, last, Complete: examined < scanBudget);
+    }
+
+    /// <summary>What an event counts against CloudWatch's 1 MB per answer: its UTF-8 bytes and 26 bytes of overhead.</summary>
+    public static long EventSize(string message) => System.Text.Encoding.UTF8.GetByteCount(message) + 26;
 
     /// <summary>One attempt's lines within a time range, in id order, after or before an id.</summary>
     public async Task<IReadOnlyList<LogEvent>> ReadRangeAsync(
@@ -205,13 +290,16 @@ public sealed class LogStore(IDbContextFactory<BatchDbContext> dbFactory, IJobEv
         return tail;
     }
 
-    private static async Task<LogStreamInfo> DescribeAsync(BatchDbContext db, string name, string jobId, int attempt, DateTimeOffset? startedAt, CancellationToken ct)
+    private static async Task<LogStreamInfo> DescribeAsync(BatchDbContext db, StreamRow a, CancellationToken ct)
     {
-        var stats = await db.LogEvents.AsNoTracking()
-            .Where(l => l.JobId == jobId && l.Attempt == attempt)
-            .GroupBy(l => 1)
-            .Select(g => new { First = g.Min(l => l.Timestamp), Last = g.Max(l => l.Timestamp), Bytes = g.Sum(l => (long)l.Message.Length) })
+        var first = await db.LogEvents.AsNoTracking()
+            .Where(l => l.JobId == a.JobId && l.Attempt == a.Number)
+            .OrderBy(l => l.Id)
+            .Select(l => (DateTimeOffset?)l.Timestamp)
             .FirstOrDefaultAsync(ct);
-        return new LogStreamInfo(name, jobId, attempt, startedAt, stats?.First, stats?.Last, stats?.Bytes ?? 0);
+        DateTimeOffset? last = a.CursorNanos > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(a.CursorNanos / 1_000_000) : first;
+        return new LogStreamInfo(a.Name, a.JobId, a.Number, a.StartedAt, first, last, a.Bytes);
     }
+
+    private sealed record StreamRow(string Name, string JobId, int Number, DateTimeOffset? StartedAt, long Bytes, long CursorNanos);
 }

@@ -12,6 +12,12 @@ namespace BatchPortal.Portal.Api;
 internal static class LogsApi
 {
     public const string LogGroup = "/aws/batch/job";
+
+    /// <summary>CloudWatch's bound on one answer's events: 1 MB, each event's UTF-8 message plus 26 bytes.</summary>
+    public const long MaxResponseBytes = 1_048_576;
+
+    /// <summary>How many lines one FilterLogEvents call reads at most before it answers with a nextToken.</summary>
+    public const int FilterScanBudget = 50_000;
     private const string TargetPrefix = "Logs_20140328.";
 
     /// <summary>Handles requests aimed at the Logs API before routing, since <c>POST /</c> is otherwise the console's.</summary>
@@ -117,7 +123,8 @@ internal static class LogsApi
             }
         }
 
-        var events = await logs.ReadRangeAsync(stream.JobId, stream.Attempt, FromMillis(r.StartTime), FromMillis(r.EndTime), after, before, r.Limit ?? 10_000, fromHead, http.RequestAborted);
+        var read = await logs.ReadRangeAsync(stream.JobId, stream.Attempt, FromMillis(r.StartTime), FromMillis(r.EndTime), after, before, r.Limit ?? 10_000, fromHead, http.RequestAborted);
+        var events = WithinResponseSize(read, fromHead);
         var forwardToken = events.Count > 0 ? $"f/{events[^1].Id:D20}" : r.NextToken is { } t && t.StartsWith("f/", StringComparison.Ordinal) ? t : $"f/{after ?? before ?? 0:D20}";
         var backwardToken = events.Count > 0 ? $"b/{events[0].Id:D20}" : r.NextToken is { } b && b.StartsWith("b/", StringComparison.Ordinal) ? b : $"b/{before ?? after ?? 0:D20}";
         return new AwsOkResult(new
@@ -165,7 +172,7 @@ internal static class LogsApi
 
         var offset = (int)(start.Value ?? 0);
         var limit = r.Limit ?? 50;
-        var streams = await http.Service<LogStore>().ListStreamsAsync(r.LogStreamNamePrefix, offset, limit + 1, r.Descending ?? false, http.RequestAborted);
+        var streams = await http.Service<LogStore>().ListStreamsAsync(r.LogStreamNamePrefix, offset, limit + 1, r.Descending ?? false, r.OrderBy == "LastEventTime", http.RequestAborted);
         var arns = http.Service<Arns>();
         return new AwsOkResult(new
         {
@@ -219,47 +226,56 @@ internal static class LogsApi
             return Invalid(tokenError.Message);
         }
 
-        var logs = http.Service<LogStore>();
-        var streams = new List<LogStreamInfo>();
-        if (r.LogStreamNames is { Count: > 0 } names)
-        {
-            foreach (var name in names.Distinct(StringComparer.Ordinal))
-            {
-                if (await logs.FindStreamAsync(name, http.RequestAborted) is { } found)
-                {
-                    streams.Add(found);
-                }
-            }
-        }
-        else
-        {
-            streams.AddRange(await logs.ListStreamsAsync(r.LogStreamNamePrefix, 0, 1000, descending: false, http.RequestAborted));
-        }
-
-        var limit = r.Limit ?? 10_000;
-        var skip = (int)(start.Value ?? 0);
-        var matched = new List<(LogStreamInfo Stream, LogEvent Event)>();
-        foreach (var stream in streams)
-        {
-            var events = await logs.ReadRangeAsync(stream.JobId, stream.Attempt, FromMillis(r.StartTime), FromMillis(r.EndTime), null, null, 100_000, fromHead: true, http.RequestAborted);
-            matched.AddRange(events.Where(e => pattern.Value!.Matches(e.Message)).Select(e => (stream, e)));
-        }
-
-        var ordered = matched.OrderBy(m => m.Event.Timestamp).ThenBy(m => m.Event.Id).ToList();
-        var page = ordered.Skip(skip).Take(limit).ToList();
+        // One bounded read per call, in the order lines were stored: up to the limit, 1 MB of events, or the scan budget,
+        // and a nextToken that goes on from the last line read. A page may come back empty with a nextToken, as
+        // CloudWatch's do; SDK paginators follow it.
+        var names = r.LogStreamNames is { Count: > 0 } given ? given.Distinct(StringComparer.Ordinal).ToList() : null;
+        var page = await http.Service<LogStore>().FilterAsync(
+            names,
+            r.LogStreamNamePrefix,
+            start.Value ?? 0,
+            FromMillis(r.StartTime),
+            FromMillis(r.EndTime),
+            pattern.Value!.Matches,
+            r.Limit ?? 10_000,
+            MaxResponseBytes,
+            FilterScanBudget,
+            http.RequestAborted);
         return new AwsOkResult(new
         {
-            events = page.Select(m => new
+            events = page.Events.Select(e => new
             {
-                logStreamName = m.Stream.Name,
-                timestamp = Millis(m.Event.Timestamp),
-                message = m.Event.Message,
-                ingestionTime = Millis(m.Event.Timestamp),
-                eventId = m.Event.Id.ToString(CultureInfo.InvariantCulture),
+                logStreamName = e.Stream,
+                timestamp = Millis(e.Timestamp),
+                message = e.Message,
+                ingestionTime = Millis(e.Timestamp),
+                eventId = e.Id.ToString(CultureInfo.InvariantCulture),
             }),
-            searchedLogStreams = streams.Select(s => new { logStreamName = s.Name, searchedCompletely = true }),
-            nextToken = skip + page.Count < ordered.Count ? PageToken.Encode(skip + page.Count) : null,
+            searchedLogStreams = (names ?? []).Select(n => new { logStreamName = n, searchedCompletely = page.Complete }),
+            nextToken = page.Complete ? null : PageToken.Encode(page.LastExaminedId),
         });
+    }
+
+    /// <summary>
+    /// The events that fit CloudWatch's 1 MB per answer, counted from the end the reader moves away from: the first ones
+    /// reading forward, the last ones reading backward. At least one event is always returned.
+    /// </summary>
+    private static IReadOnlyList<LogEvent> WithinResponseSize(IReadOnlyList<LogEvent> events, bool forward)
+    {
+        long bytes = 0;
+        var count = 0;
+        for (; count < events.Count; count++)
+        {
+            var size = LogStore.EventSize(events[forward ? count : events.Count - 1 - count].Message);
+            if (count > 0 && bytes + size > MaxResponseBytes)
+            {
+                break;
+            }
+
+            bytes += size;
+        }
+
+        return count == events.Count ? events : forward ? [.. events.Take(count)] : [.. events.Skip(events.Count - count)];
     }
 
     private static AwsErrorResult? CheckGroup(string? group) =>

@@ -261,6 +261,9 @@ namespace BatchPortal.Engine.Storage.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("LaunchUncertain")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long>("LogBytes")
                         .HasColumnType("INTEGER");
 
@@ -292,6 +295,8 @@ namespace BatchPortal.Engine.Storage.Migrations
                         .HasColumnType("INTEGER");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("LogCursorNanos");
 
                     b.HasIndex("LogStreamName");
 

@@ -73,6 +73,10 @@ public sealed class EngineHostFixture : IAsyncLifetime
         builder.Configuration["Engine:Scheduler:PollInterval"] = "00:00:01";
         builder.Configuration["Engine:Docker:HealthCheckInterval"] = "00:00:01";
 
+        // A call through the fault proxy that hangs counts as unanswered after this (10 s in production).
+        builder.Configuration["Engine:Docker:RequestTimeout"] = "00:00:03";
+        builder.Configuration["Engine:Docker:ReconcileInterval"] = "00:00:02";
+
         // AddBatchEngine only adds the system clock when none is registered.
         builder.Services.AddSingleton<TimeProvider>(_clock.Provider);
         builder.AddBatchEngine();
@@ -229,6 +233,9 @@ public sealed class EngineHostFixture : IAsyncLifetime
     public async Task<IReadOnlyList<string>> LogLinesAsync(string jobId, int attempt) =>
         [.. (await Logs.ReadAsync(jobId, attempt)).Select(l => l.Message)];
 
+    /// <summary>The engine's log lines that mention <paramref name="text"/> (a job id), of the latest 2,000.</summary>
+    public string LogAbout(string text) => string.Join(Environment.NewLine, _log.Where(l => l.Contains(text, StringComparison.Ordinal)));
+
     public string RecentLog(int lines = 40) => "Engine log (latest last):" + Environment.NewLine + string.Join(Environment.NewLine, _log.TakeLast(lines));
 
     public static T Ok<T>(Result<T> result)
@@ -298,7 +305,7 @@ public sealed class EngineHostFixture : IAsyncLifetime
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             lines.Enqueue($"{logLevel,-11} {category}: {formatter(state, exception)}{(exception is null ? "" : $" [{exception.GetType().Name}: {exception.Message}]")}");
-            while (lines.Count > 2000 && lines.TryDequeue(out _))
+            while (lines.Count > 20000 && lines.TryDequeue(out _))
             {
             }
         }

@@ -38,7 +38,7 @@ public class SelfHealingTests
         var containerId = await engine.LaunchAsync(job.Id);
         await engine.Docker.Default.WaitingForExit(containerId);
 
-        faults.Fail("INSERT INTO \"LogEvents\"", times: 3);
+        faults.Fail("\"LogBytes\" = ", times: 3); // the write that stores a batch of lines
         engine.Docker.Default.Write(containerId, "stdout", 1, "hello");
         await faults.Used.WaitAsync(TimeSpan.FromSeconds(10));
         for (var i = 0; i < 20; i++)
@@ -176,6 +176,12 @@ public class SelfHealingTests
         var starting = await engine.GetJobAsync(job.Id);
         Assert.Equal((JobStatus.Starting, 1), (starting.Status, starting.AttemptCount));
         Assert.Contains("the launch is tried again", starting.StatusReason, StringComparison.Ordinal);
+
+        // The retry finds the engine refusing: that says nothing of the first try's container, so the place is kept.
+        engine.Docker.Default.UnreachableError = "connection refused";
+        await Assert.ThrowsAsync<ContainerRuntimeUnavailableException>(() => engine.Get<RunJob>().LaunchAsync(job.Id, 1, CancellationToken.None));
+        Assert.Equal(JobStatus.Starting, (await engine.GetJobAsync(job.Id)).Status);
+        engine.Docker.Default.UnreachableError = null;
 
         await engine.Get<RunJob>().LaunchAsync(job.Id, 1, CancellationToken.None); // Hangfire's retry
         var running = await engine.GetJobAsync(job.Id);

@@ -80,6 +80,13 @@ namespace BatchPortal.Engine.Storage.Migrations
                 type: "INTEGER",
                 nullable: true);
 
+            migrationBuilder.AddColumn<bool>(
+                name: "LaunchUncertain",
+                table: "JobAttempts",
+                type: "INTEGER",
+                nullable: false,
+                defaultValue: false);
+
             migrationBuilder.AddColumn<long>(
                 name: "LogBytes",
                 table: "JobAttempts",
@@ -135,6 +142,11 @@ namespace BatchPortal.Engine.Storage.Migrations
                 name: "IX_Jobs_Status_WaitsFor",
                 table: "Jobs",
                 columns: new[] { "Status", "WaitsFor" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_JobAttempts_LogCursorNanos",
+                table: "JobAttempts",
+                column: "LogCursorNanos");
         }
 
         /// <inheritdoc />
@@ -150,6 +162,10 @@ namespace BatchPortal.Engine.Storage.Migrations
             migrationBuilder.DropIndex(
                 name: "IX_Jobs_Status_WaitsFor",
                 table: "Jobs");
+
+            migrationBuilder.DropIndex(
+                name: "IX_JobAttempts_LogCursorNanos",
+                table: "JobAttempts");
 
             migrationBuilder.DropColumn(
                 name: "Version",
@@ -181,6 +197,10 @@ namespace BatchPortal.Engine.Storage.Migrations
 
             migrationBuilder.DropColumn(
                 name: "HostUnreachableSince",
+                table: "JobAttempts");
+
+            migrationBuilder.DropColumn(
+                name: "LaunchUncertain",
                 table: "JobAttempts");
 
             migrationBuilder.DropColumn(

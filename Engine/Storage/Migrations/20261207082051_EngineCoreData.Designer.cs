@@ -10,7 +10,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace BatchPortal.Engine.Storage.Migrations
 {
     [DbContext(typeof(BatchDbContext))]
-    [Migration("20261207070330_EngineCoreData")]
+    [Migration("20261207082051_EngineCoreData")]
     partial class EngineCoreData
     {
         /// <inheritdoc />
@@ -264,6 +264,9 @@ namespace BatchPortal.Engine.Storage.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("LaunchUncertain")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long>("LogBytes")
                         .HasColumnType("INTEGER");
 
@@ -295,6 +298,8 @@ namespace BatchPortal.Engine.Storage.Migrations
                         .HasColumnType("INTEGER");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("LogCursorNanos");
 
                     b.HasIndex("LogStreamName");
 
