@@ -18,7 +18,17 @@ public sealed class LogsLimitsTests(ApiFixture portal)
     private const int Width = 1_000;
 
     /// <summary>A job printing 4,000 lines of 1,000 characters (about 4 MB): the stream every test here reads.</summary>
-    private Task<(string JobId, string Stream)> BigLogAsync() => portal.SharedAsync("big-log", async () =>
+    private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
+
+    private async Task<(string JobId, string Stream)> BigLogAsync()
+    {
+        var log = await portal.SharedAsync("big-log", CreateBigLogAsync);
+        return (log.JobId, log.Stream);
+    }
+
+    private sealed record BigLog(string JobId, string Stream);
+
+    private async Task<BigLog> CreateBigLogAsync()
     {
         var name = PortalFixture.Unique("logs");
         var ce = await portal.Api.CreateComputeEnvironmentAsync($"{name}-ce");
@@ -27,8 +37,8 @@ public sealed class LogsLimitsTests(ApiFixture portal)
         var jobId = await portal.Api.SubmitJobAsync(name, $"{name}-q", $"{name}-def");
         var job = await portal.Api.WaitForFinalAsync(jobId);
         Assert.Equal("SUCCEEDED", job.Str("status"));
-        return (jobId, job.GetProperty("container").Str("logStreamName"));
-    });
+        return new BigLog(jobId, job.GetProperty("container").Str("logStreamName"));
+    }
 
     private static string Line(int i) => i.ToString($"D{Width}", System.Globalization.CultureInfo.InvariantCulture);
 
@@ -107,7 +117,7 @@ public sealed class LogsLimitsTests(ApiFixture portal)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/");
         request.Headers.Add("X-Amz-Target", $"Logs_20140328.{operation}");
-        request.Content = new StringContent(JsonSerializer.Serialize(body, new JsonSerializerOptions { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull }), Encoding.UTF8, "application/x-amz-json-1.1");
+        request.Content = new StringContent(JsonSerializer.Serialize(body, Json), Encoding.UTF8, "application/x-amz-json-1.1");
         using var response = await portal.Api.Client.SendAsync(request);
         var reply = await BatchHttp.ReadAsync(response);
         Assert.True(reply.Status == HttpStatusCode.OK, $"{operation} answered {(int)reply.Status}: {reply.Text[..Math.Min(400, reply.Text.Length)]}");
