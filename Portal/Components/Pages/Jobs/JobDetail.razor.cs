@@ -15,7 +15,6 @@ public sealed partial class JobDetail
     private readonly SemaphoreSlim _logGate = new(1, 1);
     private Job? _job;
     private IReadOnlyList<JobStatusChange> _history = [];
-    private IDisposable? _logSubscription;
     private int _logAttempt;
     private long _lastLogId;
     private bool _followLatest = true;
@@ -49,10 +48,14 @@ public sealed partial class JobDetail
 
     private bool IsLive => _job?.Status is JobStatus.Running or JobStatus.Starting && _logAttempt == _job.AttemptCount;
 
-    protected override async Task OnInitializedAsync()
+    protected override string? LogsOfJob => JobId;
+
+    protected override bool Concerns(JobLogAppended appended) => appended.Attempt == _logAttempt && !_paused;
+
+    protected override async Task OnLogsAppendedAsync()
     {
-        await base.OnInitializedAsync();
-        _logSubscription = Broadcaster.SubscribeToLogs(JobId, OnLogAppendedAsync);
+        await ReadNewLinesAsync();
+        await ScrollToEndAsync();
     }
 
     protected override bool Concerns(JobStatusChanged change) =>
@@ -104,14 +107,6 @@ public sealed partial class JobDetail
 
         await ReadNewLinesAsync();
     }
-
-    private Task OnLogAppendedAsync(JobLogAppended appended) =>
-        appended.Attempt != _logAttempt || _paused ? Task.CompletedTask : InvokeAsync(async () =>
-        {
-            await ReadNewLinesAsync();
-            StateHasChanged();
-            await ScrollToEndAsync();
-        });
 
     private async Task TogglePauseAsync()
     {
@@ -175,7 +170,6 @@ public sealed partial class JobDetail
     {
         if (disposing)
         {
-            _logSubscription?.Dispose();
             _logGate.Dispose();
         }
 
