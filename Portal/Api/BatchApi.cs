@@ -1,5 +1,7 @@
 using System.Collections.Frozen;
 using BatchPortal.Engine.Domain;
+using BatchPortal.Engine.Jobs;
+using BatchPortal.Engine.Resources;
 
 namespace BatchPortal.Portal.Api;
 
@@ -9,30 +11,38 @@ namespace BatchPortal.Portal.Api;
 /// </summary>
 internal static class BatchApi
 {
-    private const int DefaultBodyLimit = 256 * 1024;
-
-    private delegate Task<IResult> Operation(HttpContext http, AwsRequest request);
-
-    private static readonly FrozenDictionary<string, (Operation Handler, int Limit)> Operations = new Dictionary<string, (Operation, int)>
+    /// <summary>
+    /// Every operation, once: its name, the request type its body binds to, AWS's body limit, the members it refuses
+    /// rather than drops, and its handler. Reading the body, binding it and answering a bad one happen here, for all.
+    /// </summary>
+    private static readonly FrozenDictionary<string, AwsOperation> Operations = new AwsOperation[]
     {
-        ["createcomputeenvironment"] = (ComputeEnvironmentsApi.CreateAsync, DefaultBodyLimit),
-        ["updatecomputeenvironment"] = (ComputeEnvironmentsApi.UpdateAsync, DefaultBodyLimit),
-        ["deletecomputeenvironment"] = (ComputeEnvironmentsApi.DeleteAsync, DefaultBodyLimit),
-        ["describecomputeenvironments"] = (ComputeEnvironmentsApi.DescribeAsync, DefaultBodyLimit),
-        ["createjobqueue"] = (JobQueuesApi.CreateAsync, DefaultBodyLimit),
-        ["updatejobqueue"] = (JobQueuesApi.UpdateAsync, DefaultBodyLimit),
-        ["deletejobqueue"] = (JobQueuesApi.DeleteAsync, DefaultBodyLimit),
-        ["describejobqueues"] = (JobQueuesApi.DescribeAsync, DefaultBodyLimit),
-        ["getjobqueuesnapshot"] = (JobQueuesApi.SnapshotAsync, DefaultBodyLimit),
-        ["registerjobdefinition"] = (JobDefinitionsApi.RegisterAsync, 24 * 1024),
-        ["deregisterjobdefinition"] = (JobDefinitionsApi.DeregisterAsync, DefaultBodyLimit),
-        ["describejobdefinitions"] = (JobDefinitionsApi.DescribeAsync, DefaultBodyLimit),
-        ["submitjob"] = (JobsApi.SubmitAsync, 30 * 1024),
-        ["describejobs"] = (JobsApi.DescribeAsync, DefaultBodyLimit),
-        ["listjobs"] = (JobsApi.ListAsync, DefaultBodyLimit),
-        ["canceljob"] = (JobsApi.CancelAsync, DefaultBodyLimit),
-        ["terminatejob"] = (JobsApi.TerminateAsync, DefaultBodyLimit),
-    }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+        AwsOperation.Of<CreateComputeEnvironmentRequest>("CreateComputeEnvironment", ComputeEnvironmentsApi.CreateAsync),
+        AwsOperation.Of<UpdateComputeEnvironmentRequest>("UpdateComputeEnvironment", ComputeEnvironmentsApi.UpdateAsync),
+        AwsOperation.Of<ComputeEnvironmentsApi.DeleteRequest>("DeleteComputeEnvironment", ComputeEnvironmentsApi.DeleteAsync),
+        AwsOperation.Of<ComputeEnvironmentsApi.DescribeRequest>("DescribeComputeEnvironments", ComputeEnvironmentsApi.DescribeAsync),
+        AwsOperation.Of<CreateJobQueueRequest>("CreateJobQueue", JobQueuesApi.CreateAsync),
+        AwsOperation.Of<UpdateJobQueueRequest>("UpdateJobQueue", JobQueuesApi.UpdateAsync),
+        AwsOperation.Of<JobQueuesApi.QueueRequest>("DeleteJobQueue", JobQueuesApi.DeleteAsync),
+        AwsOperation.Of<JobQueuesApi.DescribeRequest>("DescribeJobQueues", JobQueuesApi.DescribeAsync),
+        AwsOperation.Of<JobQueuesApi.QueueRequest>("GetJobQueueSnapshot", JobQueuesApi.SnapshotAsync),
+        AwsOperation.Of<RegisterJobDefinitionRequest>("RegisterJobDefinition", JobDefinitionsApi.RegisterAsync, 24 * 1024) with
+        {
+            Unsupported = ["nodeProperties", "eksProperties", "ecsProperties", "consumableResourceProperties"],
+            UnsupportedHint = "register a container job definition with containerProperties",
+        },
+        AwsOperation.Of<JobDefinitionsApi.DeregisterRequest>("DeregisterJobDefinition", JobDefinitionsApi.DeregisterAsync),
+        AwsOperation.Of<JobDefinitionsApi.DescribeRequest>("DescribeJobDefinitions", JobDefinitionsApi.DescribeAsync),
+        AwsOperation.Of<SubmitJobRequest>("SubmitJob", JobsApi.SubmitAsync, 30 * 1024) with
+        {
+            Unsupported = ["nodeOverrides", "eksPropertiesOverride", "ecsPropertiesOverride", "consumableResourcePropertiesOverride", "shareIdentifier"],
+            UnsupportedHint = "it is not supported yet",
+        },
+        AwsOperation.Of<JobsApi.DescribeRequest>("DescribeJobs", JobsApi.DescribeAsync),
+        AwsOperation.Of<JobsApi.ListRequest>("ListJobs", JobsApi.ListAsync),
+        AwsOperation.Of<JobsApi.StopRequest>("CancelJob", JobsApi.CancelAsync),
+        AwsOperation.Of<JobsApi.StopRequest>("TerminateJob", JobsApi.TerminateAsync),
+    }.ToFrozenDictionary(o => o.Name.ToLowerInvariant(), StringComparer.OrdinalIgnoreCase);
 
     public static WebApplication MapBatchApi(this WebApplication app)
     {
@@ -66,8 +76,8 @@ internal static class BatchApi
             return AwsErrorResult.Client($"Operation '{operation}' is not supported by BatchPortal. Supported: {string.Join(", ", Operations.Keys.Order())}.");
         }
 
-        var request = await AwsRequest.ReadAsync(http.Request, op.Limit, operation, http.RequestAborted);
-        return request.Error is { } error ? AwsErrorResult.From(error) : await op.Handler(http, request.Value!);
+        var request = await AwsRequest.ReadAsync(http.Request, op.BodyLimit, operation, http.RequestAborted);
+        return request.Error is { } error ? AwsErrorResult.From(error) : await op.RunAsync(http, request.Value!);
     }
 
     /// <summary>Maps an engine result to AWS's shape: the body on success, a ClientException otherwise.</summary>
@@ -76,6 +86,42 @@ internal static class BatchApi
 
     public static T Service<T>(this HttpContext http)
         where T : notnull => http.RequestServices.GetRequiredService<T>();
+}
+
+/// <summary>One AWS Batch operation of the table: how its request is read and bound, and what handles it.</summary>
+internal sealed record AwsOperation(string Name, int BodyLimit, Func<HttpContext, AwsRequest, Task<IResult>> Handle)
+{
+    public const int DefaultBodyLimit = 256 * 1024;
+
+    /// <summary>Members of the request this portal refuses with a clear error rather than drops.</summary>
+    public IReadOnlyList<string> Unsupported { get; init; } = [];
+
+    /// <summary>What the refusal adds, after the member's name.</summary>
+    public string UnsupportedHint { get; init; } = "it is not supported";
+
+    public static AwsOperation Of<TRequest>(string name, Func<HttpContext, TRequest, Task<IResult>> handle, int bodyLimit = DefaultBodyLimit)
+        where TRequest : new() =>
+        new(name, bodyLimit, async (http, request) =>
+        {
+            var bound = request.Bind<TRequest>();
+            return bound.Error is { } error ? AwsErrorResult.From(error) : await handle(http, bound.Value!);
+        });
+
+    public Task<IResult> RunAsync(HttpContext http, AwsRequest request)
+    {
+        foreach (var member in Unsupported)
+        {
+            // SDKs send a member they have no value for as nothing, or as an empty list.
+            if (request.Body.TryGetProperty(member, out var value)
+                && value.ValueKind is not (System.Text.Json.JsonValueKind.Null or System.Text.Json.JsonValueKind.Undefined)
+                && !(value.ValueKind == System.Text.Json.JsonValueKind.Array && value.GetArrayLength() == 0))
+            {
+                return Task.FromResult<IResult>(AwsErrorResult.Client($"{member} is not supported by BatchPortal: {UnsupportedHint}."));
+            }
+        }
+
+        return Handle(http, request);
+    }
 }
 
 /// <summary>The opaque <c>nextToken</c> of paginated operations: a position, base64url-encoded.</summary>

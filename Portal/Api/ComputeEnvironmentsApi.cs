@@ -5,58 +5,33 @@ namespace BatchPortal.Portal.Api;
 
 internal static class ComputeEnvironmentsApi
 {
-    public static async Task<IResult> CreateAsync(HttpContext http, AwsRequest request)
+    public static async Task<IResult> CreateAsync(HttpContext http, CreateComputeEnvironmentRequest r)
     {
-        var input = request.Bind<CreateComputeEnvironmentRequest>();
-        if (input.Error is { } error)
-        {
-            return AwsErrorResult.From(error);
-        }
-
         var arns = http.Service<Arns>();
-        var result = await http.Service<ComputeEnvironmentService>().CreateAsync(input.Value!, http.RequestAborted);
+        var result = await http.Service<ComputeEnvironmentService>().CreateAsync(r, http.RequestAborted);
         return BatchApi.Reply(result, ce => new { computeEnvironmentName = ce.Name, computeEnvironmentArn = arns.ComputeEnvironment(ce.Name) });
     }
 
-    public static async Task<IResult> UpdateAsync(HttpContext http, AwsRequest request)
+    public static async Task<IResult> UpdateAsync(HttpContext http, UpdateComputeEnvironmentRequest r)
     {
-        var input = request.Bind<UpdateComputeEnvironmentRequest>();
-        if (input.Error is { } error)
-        {
-            return AwsErrorResult.From(error);
-        }
-
         var arns = http.Service<Arns>();
-        var result = await http.Service<ComputeEnvironmentService>().UpdateAsync(input.Value!, http.RequestAborted);
+        var result = await http.Service<ComputeEnvironmentService>().UpdateAsync(r, http.RequestAborted);
         return BatchApi.Reply(result, ce => new { computeEnvironmentName = ce.Name, computeEnvironmentArn = arns.ComputeEnvironment(ce.Name) });
     }
 
-    public static async Task<IResult> DeleteAsync(HttpContext http, AwsRequest request)
+    public static async Task<IResult> DeleteAsync(HttpContext http, DeleteRequest r)
     {
-        var input = request.Bind<DeleteRequest>();
-        if (input.Error is { } error)
-        {
-            return AwsErrorResult.From(error);
-        }
-
-        if (string.IsNullOrWhiteSpace(input.Value!.ComputeEnvironment))
+        if (string.IsNullOrWhiteSpace(r.ComputeEnvironment))
         {
             return AwsErrorResult.Client("computeEnvironment (name or ARN) is required.");
         }
 
-        var result = await http.Service<ComputeEnvironmentService>().DeleteAsync(input.Value.ComputeEnvironment, http.RequestAborted);
+        var result = await http.Service<ComputeEnvironmentService>().DeleteAsync(r.ComputeEnvironment, http.RequestAborted);
         return BatchApi.Reply(result, _ => new { });
     }
 
-    public static async Task<IResult> DescribeAsync(HttpContext http, AwsRequest request)
+    public static async Task<IResult> DescribeAsync(HttpContext http, DescribeRequest r)
     {
-        var input = request.Bind<DescribeRequest>();
-        if (input.Error is { } error)
-        {
-            return AwsErrorResult.From(error);
-        }
-
-        var r = input.Value!;
         if (r.ComputeEnvironments is { Count: > 100 })
         {
             return AwsErrorResult.Client($"computeEnvironments can name at most 100 environments ({r.ComputeEnvironments.Count} given).");
@@ -101,12 +76,12 @@ internal static class ComputeEnvironmentsApi
         dockerEndpoint = ce.DockerEndpoint,
     };
 
-    private sealed class DeleteRequest
+    internal sealed class DeleteRequest
     {
         public string? ComputeEnvironment { get; set; }
     }
 
-    private sealed class DescribeRequest
+    internal sealed class DescribeRequest
     {
         public List<string>? ComputeEnvironments { get; set; }
 

@@ -5,55 +5,27 @@ namespace BatchPortal.Portal.Api;
 
 internal static class JobDefinitionsApi
 {
-    private static readonly string[] Unsupported = ["nodeProperties", "eksProperties", "ecsProperties", "consumableResourceProperties"];
 
-    public static async Task<IResult> RegisterAsync(HttpContext http, AwsRequest request)
+    public static async Task<IResult> RegisterAsync(HttpContext http, RegisterJobDefinitionRequest r)
     {
-        foreach (var member in Unsupported)
-        {
-            if (request.Body.TryGetProperty(member, out var value) && value.ValueKind is not System.Text.Json.JsonValueKind.Null)
-            {
-                return AwsErrorResult.Client($"{member} is not supported by BatchPortal: register a container job definition with containerProperties.");
-            }
-        }
-
-        var input = request.Bind<RegisterJobDefinitionRequest>();
-        if (input.Error is { } error)
-        {
-            return AwsErrorResult.From(error);
-        }
-
         var arns = http.Service<Arns>();
-        var result = await http.Service<JobDefinitionService>().RegisterAsync(input.Value!, http.RequestAborted);
+        var result = await http.Service<JobDefinitionService>().RegisterAsync(r, http.RequestAborted);
         return BatchApi.Reply(result, d => new { jobDefinitionName = d.Name, jobDefinitionArn = arns.JobDefinition(d.Name, d.Revision), revision = d.Revision });
     }
 
-    public static async Task<IResult> DeregisterAsync(HttpContext http, AwsRequest request)
+    public static async Task<IResult> DeregisterAsync(HttpContext http, DeregisterRequest r)
     {
-        var input = request.Bind<DeregisterRequest>();
-        if (input.Error is { } error)
-        {
-            return AwsErrorResult.From(error);
-        }
-
-        if (string.IsNullOrWhiteSpace(input.Value!.JobDefinition))
+        if (string.IsNullOrWhiteSpace(r.JobDefinition))
         {
             return AwsErrorResult.Client("jobDefinition (name:revision or ARN) is required.");
         }
 
-        var result = await http.Service<JobDefinitionService>().DeregisterAsync(input.Value.JobDefinition, http.RequestAborted);
+        var result = await http.Service<JobDefinitionService>().DeregisterAsync(r.JobDefinition, http.RequestAborted);
         return BatchApi.Reply(result, _ => new { });
     }
 
-    public static async Task<IResult> DescribeAsync(HttpContext http, AwsRequest request)
+    public static async Task<IResult> DescribeAsync(HttpContext http, DescribeRequest r)
     {
-        var input = request.Bind<DescribeRequest>();
-        if (input.Error is { } error)
-        {
-            return AwsErrorResult.From(error);
-        }
-
-        var r = input.Value!;
         if (r.JobDefinitions is { Count: > 100 })
         {
             return AwsErrorResult.Client($"jobDefinitions can name at most 100 revisions ({r.JobDefinitions.Count} given).");
@@ -117,12 +89,12 @@ internal static class JobDefinitionsApi
         containerOrchestrationType = "ECS",
     };
 
-    private sealed class DeregisterRequest
+    internal sealed class DeregisterRequest
     {
         public string? JobDefinition { get; set; }
     }
 
-    private sealed class DescribeRequest
+    internal sealed class DescribeRequest
     {
         public List<string>? JobDefinitions { get; set; }
 

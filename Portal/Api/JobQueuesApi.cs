@@ -6,58 +6,33 @@ namespace BatchPortal.Portal.Api;
 
 internal static class JobQueuesApi
 {
-    public static async Task<IResult> CreateAsync(HttpContext http, AwsRequest request)
+    public static async Task<IResult> CreateAsync(HttpContext http, CreateJobQueueRequest r)
     {
-        var input = request.Bind<CreateJobQueueRequest>();
-        if (input.Error is { } error)
-        {
-            return AwsErrorResult.From(error);
-        }
-
         var arns = http.Service<Arns>();
-        var result = await http.Service<JobQueueService>().CreateAsync(input.Value!, http.RequestAborted);
+        var result = await http.Service<JobQueueService>().CreateAsync(r, http.RequestAborted);
         return BatchApi.Reply(result, q => new { jobQueueName = q.Name, jobQueueArn = arns.JobQueue(q.Name) });
     }
 
-    public static async Task<IResult> UpdateAsync(HttpContext http, AwsRequest request)
+    public static async Task<IResult> UpdateAsync(HttpContext http, UpdateJobQueueRequest r)
     {
-        var input = request.Bind<UpdateJobQueueRequest>();
-        if (input.Error is { } error)
-        {
-            return AwsErrorResult.From(error);
-        }
-
         var arns = http.Service<Arns>();
-        var result = await http.Service<JobQueueService>().UpdateAsync(input.Value!, http.RequestAborted);
+        var result = await http.Service<JobQueueService>().UpdateAsync(r, http.RequestAborted);
         return BatchApi.Reply(result, q => new { jobQueueName = q.Name, jobQueueArn = arns.JobQueue(q.Name) });
     }
 
-    public static async Task<IResult> DeleteAsync(HttpContext http, AwsRequest request)
+    public static async Task<IResult> DeleteAsync(HttpContext http, QueueRequest r)
     {
-        var input = request.Bind<QueueRequest>();
-        if (input.Error is { } error)
-        {
-            return AwsErrorResult.From(error);
-        }
-
-        if (string.IsNullOrWhiteSpace(input.Value!.JobQueue))
+        if (string.IsNullOrWhiteSpace(r.JobQueue))
         {
             return AwsErrorResult.Client("jobQueue (name or ARN) is required.");
         }
 
-        var result = await http.Service<JobQueueService>().DeleteAsync(input.Value.JobQueue, http.RequestAborted);
+        var result = await http.Service<JobQueueService>().DeleteAsync(r.JobQueue, http.RequestAborted);
         return BatchApi.Reply(result, _ => new { });
     }
 
-    public static async Task<IResult> DescribeAsync(HttpContext http, AwsRequest request)
+    public static async Task<IResult> DescribeAsync(HttpContext http, DescribeRequest r)
     {
-        var input = request.Bind<DescribeRequest>();
-        if (input.Error is { } error)
-        {
-            return AwsErrorResult.From(error);
-        }
-
-        var r = input.Value!;
         if (r.JobQueues is { Count: > 100 })
         {
             return AwsErrorResult.Client($"jobQueues can name at most 100 queues ({r.JobQueues.Count} given).");
@@ -85,23 +60,17 @@ internal static class JobQueuesApi
     }
 
     /// <summary>GetJobQueueSnapshot: the first 100 RUNNABLE jobs in the order they will be dispatched.</summary>
-    public static async Task<IResult> SnapshotAsync(HttpContext http, AwsRequest request)
+    public static async Task<IResult> SnapshotAsync(HttpContext http, QueueRequest r)
     {
-        var input = request.Bind<QueueRequest>();
-        if (input.Error is { } error)
-        {
-            return AwsErrorResult.From(error);
-        }
-
-        if (string.IsNullOrWhiteSpace(input.Value!.JobQueue))
+        if (string.IsNullOrWhiteSpace(r.JobQueue))
         {
             return AwsErrorResult.Client("jobQueue (name or ARN) is required.");
         }
 
-        var queue = await http.Service<JobQueueService>().GetAsync(input.Value.JobQueue, http.RequestAborted);
+        var queue = await http.Service<JobQueueService>().GetAsync(r.JobQueue, http.RequestAborted);
         if (queue is null)
         {
-            return AwsErrorResult.From(new ResourceNotFound("Job queue", input.Value.JobQueue));
+            return AwsErrorResult.From(new ResourceNotFound("Job queue", r.JobQueue));
         }
 
         var arns = http.Service<Arns>();
@@ -130,12 +99,12 @@ internal static class JobQueuesApi
         jobQueueType = "ECS",
     };
 
-    private sealed class QueueRequest
+    internal sealed class QueueRequest
     {
         public string? JobQueue { get; set; }
     }
 
-    private sealed class DescribeRequest
+    internal sealed class DescribeRequest
     {
         public List<string>? JobQueues { get; set; }
 

@@ -7,40 +7,17 @@ namespace BatchPortal.Portal.Api;
 
 internal static class JobsApi
 {
-    private static readonly string[] Unsupported =
-        ["nodeOverrides", "eksPropertiesOverride", "ecsPropertiesOverride", "consumableResourcePropertiesOverride", "shareIdentifier"];
 
-    public static async Task<IResult> SubmitAsync(HttpContext http, AwsRequest request)
+    public static async Task<IResult> SubmitAsync(HttpContext http, SubmitJobRequest r)
     {
-        foreach (var member in Unsupported)
-        {
-            if (request.Body.TryGetProperty(member, out var value) && value.ValueKind is not (System.Text.Json.JsonValueKind.Null or System.Text.Json.JsonValueKind.Undefined)
-                && !(value.ValueKind == System.Text.Json.JsonValueKind.Array && value.GetArrayLength() == 0))
-            {
-                return AwsErrorResult.Client($"{member} is not supported by BatchPortal yet.");
-            }
-        }
-
-        var input = request.Bind<SubmitJobRequest>();
-        if (input.Error is { } error)
-        {
-            return AwsErrorResult.From(error);
-        }
-
         var arns = http.Service<Arns>();
-        var result = await http.Service<JobService>().SubmitAsync(input.Value!, http.RequestAborted);
+        var result = await http.Service<JobService>().SubmitAsync(r, http.RequestAborted);
         return BatchApi.Reply(result, j => new { jobArn = arns.Job(j.Id), jobName = j.Name, jobId = j.Id });
     }
 
-    public static async Task<IResult> DescribeAsync(HttpContext http, AwsRequest request)
+    public static async Task<IResult> DescribeAsync(HttpContext http, DescribeRequest r)
     {
-        var input = request.Bind<DescribeRequest>();
-        if (input.Error is { } error)
-        {
-            return AwsErrorResult.From(error);
-        }
-
-        var ids = input.Value!.Jobs;
+        var ids = r.Jobs;
         if (ids is null)
         {
             return AwsErrorResult.Client("jobs is required: a list of up to 100 job IDs.");
@@ -65,15 +42,8 @@ internal static class JobsApi
         return new AwsOkResult(new { jobs = details });
     }
 
-    public static async Task<IResult> ListAsync(HttpContext http, AwsRequest request)
+    public static async Task<IResult> ListAsync(HttpContext http, ListRequest r)
     {
-        var input = request.Bind<ListRequest>();
-        if (input.Error is { } error)
-        {
-            return AwsErrorResult.From(error);
-        }
-
-        var r = input.Value!;
         if (r.MultiNodeJobId is not null)
         {
             return AwsErrorResult.Client("multiNodeJobId is not supported by BatchPortal: it runs no multi-node parallel jobs.");
@@ -141,37 +111,25 @@ internal static class JobsApi
         });
     }
 
-    public static async Task<IResult> CancelAsync(HttpContext http, AwsRequest request)
+    public static async Task<IResult> CancelAsync(HttpContext http, StopRequest r)
     {
-        var input = request.Bind<StopRequest>();
-        if (input.Error is { } error)
-        {
-            return AwsErrorResult.From(error);
-        }
-
-        if (string.IsNullOrWhiteSpace(input.Value!.JobId))
+        if (string.IsNullOrWhiteSpace(r.JobId))
         {
             return AwsErrorResult.Client("jobId is required.");
         }
 
-        var result = await http.Service<JobService>().CancelAsync(input.Value.JobId, input.Value.Reason, http.RequestAborted);
+        var result = await http.Service<JobService>().CancelAsync(r.JobId, r.Reason, http.RequestAborted);
         return BatchApi.Reply(result, _ => new { });
     }
 
-    public static async Task<IResult> TerminateAsync(HttpContext http, AwsRequest request)
+    public static async Task<IResult> TerminateAsync(HttpContext http, StopRequest r)
     {
-        var input = request.Bind<StopRequest>();
-        if (input.Error is { } error)
-        {
-            return AwsErrorResult.From(error);
-        }
-
-        if (string.IsNullOrWhiteSpace(input.Value!.JobId))
+        if (string.IsNullOrWhiteSpace(r.JobId))
         {
             return AwsErrorResult.Client("jobId is required.");
         }
 
-        var result = await http.Service<JobService>().TerminateAsync(input.Value.JobId, input.Value.Reason, http.RequestAborted);
+        var result = await http.Service<JobService>().TerminateAsync(r.JobId, r.Reason, http.RequestAborted);
         return BatchApi.Reply(result, _ => new { });
     }
 
@@ -278,19 +236,19 @@ internal static class JobsApi
     private static string? TaskArn(Arns arns, string? containerId) =>
         containerId is null ? null : $"arn:aws:ecs:{arns.Region}:{arns.AccountId}:task/batchportal/{containerId[..Math.Min(32, containerId.Length)]}";
 
-    private sealed class DescribeRequest
+    internal sealed class DescribeRequest
     {
         public List<string>? Jobs { get; set; }
     }
 
-    private sealed class StopRequest
+    internal sealed class StopRequest
     {
         public string? JobId { get; set; }
 
         public string? Reason { get; set; }
     }
 
-    private sealed class ListRequest
+    internal sealed class ListRequest
     {
         public string? JobQueue { get; set; }
 
@@ -307,7 +265,7 @@ internal static class JobsApi
         public List<KeyValuesPair>? Filters { get; set; }
     }
 
-    private sealed class KeyValuesPair
+    internal sealed class KeyValuesPair
     {
         public string? Name { get; set; }
 
