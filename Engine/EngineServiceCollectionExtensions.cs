@@ -77,7 +77,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<TagService>();
 
         services.AddSingleton<DispatchSignal>();
-        services.AddScoped<JobDispatcher>();
+        services.AddSingleton<JobDispatcher>();
         services.AddSingleton<DispatchLoop>();
 
         services.AddSingleton<JobEventBroadcaster>();

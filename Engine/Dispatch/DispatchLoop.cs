@@ -1,5 +1,4 @@
 using BatchPortal.Engine.Notifications;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -11,7 +10,7 @@ namespace BatchPortal.Engine.Dispatch;
 /// the host has started and running containers are followed again.
 /// </summary>
 public sealed class DispatchLoop(
-    IServiceScopeFactory scopes,
+    JobDispatcher dispatcher,
     DispatchSignal signal,
     JobEventBroadcaster broadcaster,
     IOptions<DispatchOptions> options,
@@ -39,8 +38,6 @@ public sealed class DispatchLoop(
             var started = time.GetTimestamp();
             try
             {
-                await using var scope = scopes.CreateAsyncScope();
-                var dispatcher = scope.ServiceProvider.GetRequiredService<JobDispatcher>();
                 if (await dispatcher.DispatchOnceAsync(stoppingToken))
                 {
                     // Work was done: look again (after the spacing below), since a placement may have freed the way for more.
