@@ -5,7 +5,12 @@ using BatchPortal.Portal.Api;
 using BatchPortal.Portal.Components;
 using MudBlazor.Services;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings*.json are read once, at start, where every option is validated; the portal does not reload them while it
+// runs. A reloading file source watches the whole content root with inotify (the repository's root under `dotnet run`:
+// about 1,900 folders with bin/, obj/ and node_modules/), and the database under data/ is written on every status
+// change: each commit woke the watcher's thread, about a tenth of a core under load. Given first, a later argument or
+// DOTNET_hostBuilder__reloadConfigOnChange overrides it.
+var builder = WebApplication.CreateBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args]);
 
 // Serve _content/* (MudBlazor) from the build output in every environment, not only Development.
 builder.WebHost.UseStaticWebAssets();

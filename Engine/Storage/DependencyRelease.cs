@@ -20,13 +20,28 @@ internal static class DependencyRelease
             var failed = group.Key;
             var ids = group.Select(f => f.JobId).ToList();
 
-            // Jobs that depend on these (dependsOn, N_TO_N and SEQUENTIAL edges alike).
+            // Jobs that depend on these (dependsOn, N_TO_N and SEQUENTIAL edges alike), found from the finished jobs'
+            // edges and then updated by key, so the cost follows the dependents, not every job that waits (a condition
+            // per waiting job read them all: SQLite led with the Status index whatever the edges said). A job waiting
+            // for two of these counts down by two: its wait was counted per edge.
+            var dependents = new List<string>();
             foreach (var chunk in ids.Chunk(500))
             {
-                await db.Jobs
-                    .Where(j => (j.Status == JobStatus.Submitted || j.Status == JobStatus.Pending)
-                        && db.JobDependencyEdges.Any(e => e.JobId == j.Id && chunk.Contains(e.DependsOnJobId)))
-                    .ExecuteUpdateAsync(s => s.SetProperty(j => j.WaitsFor, j => j.WaitsFor - 1).SetProperty(j => j.WaitFailed, j => j.WaitFailed || failed), ct);
+                dependents.AddRange(await db.JobDependencyEdges.AsNoTracking()
+                    .Where(e => chunk.Contains(e.DependsOnJobId))
+                    .Select(e => e.JobId)
+                    .ToListAsync(ct));
+            }
+
+            foreach (var sameCount in dependents.CountBy(id => id, StringComparer.Ordinal).GroupBy(p => p.Value, p => p.Key))
+            {
+                var edges = sameCount.Key;
+                foreach (var chunk in sameCount.Chunk(500))
+                {
+                    await db.Jobs
+                        .Where(j => chunk.Contains(j.Id) && (j.Status == JobStatus.Submitted || j.Status == JobStatus.Pending))
+                        .ExecuteUpdateAsync(s => s.SetProperty(j => j.WaitsFor, j => j.WaitsFor - edges).SetProperty(j => j.WaitFailed, j => j.WaitFailed || failed), ct);
+                }
             }
 
             // Array parents waiting for their children: one less child to wait for, per child that finished.

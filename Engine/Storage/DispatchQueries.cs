@@ -39,9 +39,12 @@ public sealed class DispatchQueries(IDbContextFactory<BatchDbContext> dbFactory)
     /// <summary>PENDING jobs one of whose dependencies FAILED: they fail too, without running.</summary>
     public async Task<IReadOnlyList<string>> PendingWithFailedDependencyAsync(int limit, CancellationToken ct = default)
     {
+        // Compared with a parameter, not as a bare boolean column: SQLite seeks an index only for a comparison, so
+        // `AND "WaitFailed"` walked every PENDING job in Seq order; `"WaitFailed" = @failed` seeks (Status, WaitFailed).
+        var failed = true;
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         return await db.Jobs.AsNoTracking()
-            .Where(j => j.Status == JobStatus.Pending && j.WaitFailed && !j.ChildrenSpawned)
+            .Where(j => j.Status == JobStatus.Pending && j.WaitFailed == failed && !j.ChildrenSpawned)
             .OrderBy(j => j.Seq)
             .Select(j => j.Id)
             .Take(limit)
