@@ -41,7 +41,13 @@ internal sealed class BenchHost : IAsyncDisposable
     {
         var folder = Path.Combine(Path.GetTempPath(), "batchportal-bench", $"{name}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(folder);
-        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = folder });
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            ContentRootPath = folder,
+
+            // As the portal runs (Portal/Program.cs): configuration read once, no watcher on the folder the database is in.
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Error);
 

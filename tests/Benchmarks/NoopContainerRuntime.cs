@@ -1,14 +1,20 @@
+using System.Collections.Concurrent;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using BatchPortal.Engine.Execution;
 
 namespace BatchPortal.Benchmarks;
 
 /// <summary>
-/// A Docker engine that starts nothing: "containers" get an id and never exit, so placed jobs hold their capacity for
-/// good and the dispatcher's decisions are measured without any container cost.
+/// A Docker engine that starts nothing: "containers" get an id and run until <see cref="Exit(string)"/>, so placed jobs hold their
+/// capacity and the dispatcher's decisions are measured without any container cost. It lists what it "started" by label, as
+/// Docker does, so the engine's reconciler finds every running job's container alive.
 /// </summary>
 internal sealed class NoopContainerRuntime : IContainerRuntime, IContainerRuntimeFactory
 {
+    private readonly ConcurrentDictionary<string, ManagedContainer> _containers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<ContainerExit>> _exits = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _finishedAt = new(StringComparer.Ordinal);
     private int _next;
 
     public string Endpoint => "noop://benchmark";
@@ -21,28 +27,47 @@ internal sealed class NoopContainerRuntime : IContainerRuntime, IContainerRuntim
 
     public Task EnsureImageAsync(string image, CancellationToken ct) => Task.CompletedTask;
 
-    public Task<string?> FindAttemptContainerAsync(string jobId, int attempt, CancellationToken ct) => Task.FromResult<string?>(null);
+    public Task<string?> FindAttemptContainerAsync(string jobId, int attempt, CancellationToken ct) =>
+        Task.FromResult(_containers.Values.FirstOrDefault(c => c.JobId == jobId && c.Attempt == attempt)?.Id);
 
-    public Task<string> CreateAndStartAsync(ContainerSpec spec, CancellationToken ct) =>
-        Task.FromResult($"noop{Interlocked.Increment(ref _next):D60}");
+    public Task<IReadOnlyList<ManagedContainer>> ListManagedAsync(CancellationToken ct) =>
+        Task.FromResult<IReadOnlyList<ManagedContainer>>([.. _containers.Values]);
 
-    public async Task<ContainerExit> WaitAsync(string containerId, CancellationToken ct)
+    public Task<string> CreateAndStartAsync(ContainerSpec spec, CancellationToken ct)
     {
-        await Task.Delay(Timeout.Infinite, ct);
-        return new ContainerExit(0, false, null);
+        var id = $"noop{Interlocked.Increment(ref _next):D60}";
+        _containers[id] = new ManagedContainer(
+            id,
+            spec.Labels.GetValueOrDefault(ContainerLabels.JobId),
+            int.TryParse(spec.Labels.GetValueOrDefault(ContainerLabels.Attempt), NumberStyles.Integer, CultureInfo.InvariantCulture, out var a) ? a : null,
+            spec.Labels.GetValueOrDefault(ContainerLabels.Store),
+            Running: true);
+        return Task.FromResult(id);
     }
 
-    public Task<ContainerState?> InspectAsync(string containerId, CancellationToken ct) =>
-        Task.FromResult<ContainerState?>(new ContainerState(true, 0, false, null, null, null));
+    /// <summary>Lets the job's container exit with code 0, as if its command had finished.</summary>
+    public void Exit(string jobId)
+    {
+        var container = _containers.Values.Single(c => c.JobId == jobId);
+        _finishedAt[container.Id] = TimeProvider.System.GetUtcNow();
+        _containers[container.Id] = container with { Running = false };
+        Exit(container.Id, new ContainerExit(0, false, null));
+    }
 
-    public Task<IReadOnlyList<ManagedContainer>> ListManagedAsync(CancellationToken ct) => Task.FromResult<IReadOnlyList<ManagedContainer>>([]);
+    public Task<ContainerExit> WaitAsync(string containerId, CancellationToken ct) =>
+        _exits.GetOrAdd(containerId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).Task.WaitAsync(ct);
+
+    public Task<ContainerState?> InspectAsync(string containerId, CancellationToken ct) =>
+        Task.FromResult(_containers.TryGetValue(containerId, out var c)
+            ? new ContainerState(c.Running, 0, false, null, null, _finishedAt.TryGetValue(containerId, out var at) ? at : null)
+            : null);
 
     public async IAsyncEnumerable<LogRecord> ReadLogsAsync(string containerId, long? sinceNanos, bool follow, [EnumeratorCancellation] CancellationToken ct)
     {
-        // A container that never exits: following its output waits for good.
+        // No output; a follow ends when the container exits, as Docker's does.
         if (follow)
         {
-            await Task.Delay(Timeout.Infinite, ct);
+            await WaitAsync(containerId, ct);
         }
 
         yield break;
@@ -50,5 +75,12 @@ internal sealed class NoopContainerRuntime : IContainerRuntime, IContainerRuntim
 
     public Task StopAsync(string containerId, TimeSpan grace, CancellationToken ct) => Task.CompletedTask;
 
-    public Task RemoveAsync(string containerId, CancellationToken ct) => Task.CompletedTask;
+    private void Exit(string containerId, ContainerExit exit) =>
+        _exits.GetOrAdd(containerId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(exit);
+
+    public Task RemoveAsync(string containerId, CancellationToken ct)
+    {
+        _containers.TryRemove(containerId, out _);
+        return Task.CompletedTask;
+    }
 }

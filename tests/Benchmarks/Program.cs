@@ -4,9 +4,9 @@ using System.Runtime.InteropServices;
 using BatchPortal.Benchmarks;
 
 // BatchPortal's performance targets (DESIGN.md), each measured beside Docker's own figure in the same run.
-//   dotnet run -c Release --project tests/Benchmarks -- [latency] [throughput] [chain] [array] [backlog] [--samples=N]
-// No scenario named: all five.
-string[] all = ["latency", "throughput", "chain", "array", "backlog"];
+//   dotnet run -c Release --project tests/Benchmarks -- [latency] [throughput] [chain] [array] [backlog] [dependencies] [--samples=N]
+// No scenario named: all six.
+string[] all = ["latency", "throughput", "chain", "array", "backlog", "dependencies"];
 var samples = 15;
 var chosen = new List<string>();
 foreach (var arg in args)
@@ -53,7 +53,8 @@ foreach (var scenario in chosen)
         "throughput" => await Scenarios.ThroughputAsync(docker),
         "chain" => await Scenarios.ChainAsync(docker),
         "array" => await Scenarios.ArrayAsync(),
-        _ => await Scenarios.BacklogAsync(),
+        "backlog" => await Scenarios.BacklogAsync(),
+        _ => await Scenarios.DependenciesAsync(),
     });
     Console.WriteLine($"{Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s");
 }

@@ -283,6 +283,63 @@ internal static class Scenarios
         ];
     }
 
+    /// <summary>
+    /// (6) A dependency-heavy backlog: <paramref name="waiting"/> PENDING jobs, each depending on one job that is RUNNING.
+    /// A pass's cost beside a pass with none waiting (the dispatcher reads only jobs whose wait is over), then the release
+    /// when that job succeeds: every dependent counted down in the finishing transaction, then made RUNNABLE.
+    /// </summary>
+    public static async Task<List<Row>> DependenciesAsync(int waiting = 20_000, int passes = 20, int clients = 8)
+    {
+        var noop = new NoopContainerRuntime();
+        await using var host = await BenchHost.StartAsync("dependencies", noop, new Dictionary<string, string>
+        {
+            ["Engine:Scheduler:PollInterval"] = "00:10:00",
+        });
+        await host.CreateEnvironmentAsync("ce-dependencies", 8);
+        await host.CreateQueueAsync(Queue, "ce-dependencies");
+        await host.RegisterAsync("true", "true");
+
+        var upstream = await host.SubmitAsync("upstream", Queue, "true");
+        await host.Events.RunningAsync(upstream.Id).WaitAsync(JobDeadline);
+        await SettleAsync(host);
+        var none = await TimePassesAsync(host, passes);
+
+        // Submitted the way an API's clients do it: several at a time, each its own SubmitJob.
+        var started = Stopwatch.GetTimestamp();
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
+        {
+            for (var i = Interlocked.Increment(ref next); i < waiting; i = Interlocked.Increment(ref next))
+            {
+                await host.SubmitAsync($"downstream-{i:D5}", Queue, "true", r => r.DependsOn = [new JobDependency { JobId = upstream.Id }]);
+            }
+        }));
+        var submitted = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        await SettleAsync(host);
+        var pending = await host.Jobs.CountAsync(new JobFilter { Statuses = [JobStatus.Pending] });
+        Require(pending == waiting, $"{pending} PENDING jobs, not {waiting}");
+        var full = await TimePassesAsync(host, passes);
+
+        // The release: the container exits, the job SUCCEEDS with its dependents counted down in the same transaction,
+        // and the loop's passes (woken by the change) move the released ones to RUNNABLE, the first 7 on to STARTING.
+        var exited = Stopwatch.GetTimestamp();
+        noop.Exit(upstream.Id);
+        var (succeededAt, status) = await host.Events.FinalAsync(upstream.Id).WaitAsync(JobDeadline);
+        Require(status == JobStatus.Succeeded, $"upstream ended {status}");
+        await WaitUntilAsync(async () => await host.Jobs.CountAsync(new JobFilter { Statuses = [JobStatus.Pending] }) == 0, TimeSpan.FromMinutes(5));
+        var released = Stopwatch.GetElapsedTime(exited).TotalMilliseconds;
+
+        var s = $"6 dependencies {waiting:N0}";
+        var ratio = Median(full) / Median(none);
+        return
+        [
+            new(s, $"dispatcher pass with {waiting:N0} PENDING on a RUNNING job, median of {passes}", $"{Ms(Median(full))} ({Ratio(ratio)})", $"none waiting: {Ms(Median(none))}", "—", "info"),
+            new(s, $"submitting the {waiting:N0} dependents ({clients} at a time)", $"{Ms(submitted)} ({waiting / (submitted / 1000):N0} jobs/s)", "", "—", "info"),
+            new(s, "upstream's container exit → SUCCEEDED (dependents counted down in the same transaction)", Ms(Stopwatch.GetElapsedTime(exited, succeededAt).TotalMilliseconds), "", "—", "info"),
+            new(s, $"… → all {waiting:N0} dependents out of PENDING", Ms(released), "", "—", "info"),
+        ];
+    }
+
     /// <summary>Runs passes until one moves nothing: wait reasons written, capacity filled.</summary>
     private static async Task SettleAsync(BenchHost host)
     {
@@ -320,9 +377,9 @@ internal static class Scenarios
         return (heap, self.WorkingSet64);
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan? within = null)
     {
-        using var deadline = new CancellationTokenSource(JobDeadline);
+        using var deadline = new CancellationTokenSource(within ?? JobDeadline);
         while (!await condition())
         {
             await Task.Delay(10, deadline.Token);

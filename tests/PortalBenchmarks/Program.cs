@@ -6,17 +6,18 @@ using BatchPortal.PortalBenchmarks;
 
 // BatchPortal's API, console, live-push and memory targets (DESIGN.md), measured on the real portal run as its own process,
 // with moto's server driven the same way in the same run where it offers the same operation.
-//   dotnet run -c Release --project tests/PortalBenchmarks -- [submit] [queries] [push] [memory] [options]
-// No scenario named: all four. Options: --submissions=N (5000) --warmup=N (4000 untimed submissions before each timed run: the
+//   dotnet run -c Release --project tests/PortalBenchmarks -- [submit] [dependents] [queries] [push] [memory] [options]
+// No scenario named: all five. Options: --submissions=N (5000) --warmup=N (4000 untimed submissions before each timed run: the
 //   portal compiles its hot paths, then recompiles them optimized, in its first seconds under load) --clients=N (8) --jobs=N (100000) --changes=N (200)
 //   --watchers=N (20) --boards=N (20; 0 = no browser) --no-browser --samples=N (30) --no-moto --keep (keep the temp folder)
 //   --portal-setting=Key:Path=Value (repeatable; passed to the portal as configuration, e.g. Logging:LogLevel:Default=Warning)
 //   --hold=N (keep the full-store portal, its watchers and boards open N seconds at the end, to inspect it; its pid is printed)
-string[] all = ["submit", "queries", "push", "memory"];
+//   --wrk-seconds=N (15; the dependents scenario's timed wrk run, after --wrk-warmup=N seconds, 8, untimed)
+string[] all = ["submit", "dependents", "queries", "push", "memory"];
 var chosen = new List<string>();
 var options = new Dictionary<string, int>(StringComparer.Ordinal)
 {
-    ["submissions"] = 5_000, ["warmup"] = 4_000, ["clients"] = 8, ["jobs"] = 100_000, ["changes"] = 200, ["watchers"] = 20, ["boards"] = 20, ["samples"] = 30, ["hold"] = 0,
+    ["submissions"] = 5_000, ["warmup"] = 4_000, ["clients"] = 8, ["jobs"] = 100_000, ["changes"] = 200, ["watchers"] = 20, ["boards"] = 20, ["samples"] = 30, ["hold"] = 0, ["wrk-seconds"] = 15, ["wrk-warmup"] = 8,
 };
 bool useMoto = true, keep = false;
 foreach (var arg in args)
@@ -93,8 +94,16 @@ try
         await EmptyStoreAsync();
     }
 
-    // Every scenario ends on the full store: the reads, SubmitJob again with the history in place, the push, the memory.
-    await FullStoreAsync();
+    if (chosen.Contains("dependents"))
+    {
+        await DependentsAsync();
+    }
+
+    // The other scenarios end on the full store: the reads, SubmitJob again with the history in place, the push, the memory.
+    if (chosen.Any(c => c is "submit" or "queries" or "push" or "memory"))
+    {
+        await FullStoreAsync();
+    }
 }
 finally
 {
@@ -185,6 +194,69 @@ async Task EmptyStoreAsync()
             await moto.DisposeAsync();
         }
     }
+}
+
+// Stage 1b: SubmitJob of jobs that depend on a RUNNING job, driven by wrk at the clients' count of connections, on a fresh
+// portal and on moto. The dependents wait PENDING; the store is checked afterwards to hold every one wrk was answered for.
+async Task DependentsAsync()
+{
+    if (!Wrk.Available)
+    {
+        Console.WriteLine($"No wrk at {Wrk.Path}: the dependents scenario is left out (apt-get install -y wrk to include it).");
+        return;
+    }
+
+    Step("submit with dependsOn (wrk)");
+    await using var portal = await PortalProcess.StartAsync(folder, "dependents");
+    using var api = new BatchClient(portal.Address);
+    await Setup.CreateAsync(api);
+    var upstream = await Setup.UpstreamAsync(api);
+    var body = Setup.DependentBody(Setup.Queues[0], Setup.Definition, upstream.JobId);
+    var warm = await Wrk.SubmitAsync(portal.Address, folder, body, clients, TimeSpan.FromSeconds(options["wrk-warmup"]), portal.CpuTime);
+    var ours = await Wrk.SubmitAsync(portal.Address, folder, body, clients, TimeSpan.FromSeconds(options["wrk-seconds"]), portal.CpuTime);
+    var accepted = warm.Requests - warm.Non2xx - warm.SocketErrors + ours.Requests - ours.Non2xx - ours.SocketErrors;
+    // Every job wrk was answered for is stored, and once the dispatcher has moved the last ones on, each waits PENDING.
+    var settle = Stopwatch.StartNew();
+    while (await Seeder.ScalarAsync(portal.DatabasePath, "SELECT COUNT(*) FROM Jobs WHERE Name = 'dependent' AND Status = 'Submitted'") > 0 && settle.Elapsed < TimeSpan.FromSeconds(60))
+    {
+        await Task.Delay(250);
+    }
+
+    var pending = await Seeder.ScalarAsync(portal.DatabasePath, "SELECT COUNT(*) FROM Jobs WHERE Name = 'dependent' AND Status = 'Pending' AND WaitsFor = 1");
+    var stored = await Seeder.ScalarAsync(portal.DatabasePath, "SELECT COUNT(*) FROM Jobs WHERE Name = 'dependent'");
+    var upstreamNow = await Setup.StatusAsync(api, upstream.JobId);
+    await upstream.DisposeAsync();
+    Done();
+
+    WrkRun? theirs = null;
+    string? motoUpstream = null;
+    if (motoVersion is not null)
+    {
+        Step("moto: submit with dependsOn (wrk)");
+        await using var moto = await MotoServer.StartAsync(motoVersion, folder);
+        using var motoApi = new BatchClient(moto.Address);
+        await MotoServer.SetUpAsync(motoApi);
+        var motoParent = (await motoApi.CallAsync("submitjob", Setup.SubmitBody("upstream", MotoServer.Queue, MotoServer.Definition))).GetProperty("jobId").GetString()!;
+        var motoBody = Setup.DependentBody(MotoServer.Queue, MotoServer.Definition, motoParent);
+        await Wrk.SubmitAsync(moto.Address, folder, motoBody, clients, TimeSpan.FromSeconds(options["wrk-warmup"]), moto.CpuTime);
+        motoUpstream = await Setup.StatusAsync(motoApi, motoParent);
+        theirs = await Wrk.SubmitAsync(moto.Address, folder, motoBody, clients, TimeSpan.FromSeconds(options["wrk-seconds"]), moto.CpuTime);
+        Done();
+    }
+
+    var scenario = $"1c SubmitJob dependsOn a {upstreamNow} job (wrk, {clients} connections, {options["wrk-seconds"]} s)";
+    var note = motoUpstream is null ? "" : $" (its upstream job {motoUpstream}: moto has no Docker here)";
+    rows.Add(new Row(scenario, "throughput", $"{Report.Num(ours.PerSecond)} jobs/s{ours.Errors}", theirs is null ? motoProblem ?? "n/a" : $"{Report.Num(theirs.PerSecond)} jobs/s{theirs.Errors}{note}",
+        theirs is null ? "n/a" : Report.Faster(ours.PerSecond, theirs.PerSecond, higherIsBetter: true), "≥ 1,000 jobs/s", Report.Verdict(ours.PerSecond >= 1000 && ours.Non2xx + ours.SocketErrors == 0 && upstreamNow == "RUNNING")));
+    rows.Add(new Row(scenario, "latency per SubmitJob (wrk's)", ours.Latency, theirs?.Latency ?? "n/a",
+        theirs is null ? "n/a" : Report.Faster(ours.P50Ms, theirs.P50Ms, higherIsBetter: false) + " (p50)", "—", "info"));
+    rows.Add(new Row(scenario, "server CPU time per job (user + system)", $"{ours.ServerCpuMsPerRequest:0.00} ms", theirs is null ? "n/a" : $"{theirs.ServerCpuMsPerRequest:0.00} ms",
+        theirs is null ? "n/a" : Report.Faster(ours.ServerCpuMsPerRequest, theirs.ServerCpuMsPerRequest, higherIsBetter: false), "—", "info"));
+    rows.Add(new Row(scenario, "wrk's own CPU time per request (the load generator's share)", ours.WrkCpuPerRequest,
+        theirs?.WrkCpuPerRequest ?? "n/a", "—", "—", "info"));
+    // wrk stops with a request in flight on each connection and counts none of them: those are stored but unanswered.
+    rows.Add(new Row(scenario, "PENDING dependents stored vs answered 200 (warm-up + timed; the last request of each connection is cut by wrk)",
+        $"{stored:N0} stored ({pending:N0} PENDING), {accepted:N0} answered", "—", "—", "every answered one stored, waiting", Report.Verdict(pending == stored && stored >= accepted && stored <= accepted + (2 * clients))));
 }
 
 // Stage 2: a fresh portal with the full history stored, for the reads, the live push and the memory figure.

@@ -75,19 +75,21 @@ internal static class Seeder
                 INSERT INTO Jobs (Id, Name, QueueName, JobDefinitionName, JobDefinitionRevision, Status, StatusReason, CreatedAt, StartedAt, StoppedAt,
                   Container, Parameters, RetryStrategy, Timeout, Tags, AttemptCount, ComputeEnvironmentName, ExitCode, ContainerReason, LogStreamName,
                   IsCancelled, IsTerminated, TerminationReason, ArraySize, ArrayIndex, ParentJobId, ChildrenSpawned, DependsOn, RunnableSince, TimedOut,
-                  ScheduleName, ScheduledFireTime, Version, Vcpus, MemoryMiB)
+                  ScheduleName, ScheduledFireTime, Version, Vcpus, MemoryMiB, WaitsFor, WaitFailed)
                 VALUES ($id, $name, $queue, $def, $rev, $status, $reason, $created, $started, $stopped,
                   $container, $parameters, $retry, $timeout, $tags, $attempts, $ce, $exit, NULL, $log,
                   $cancelled, 0, NULL, NULL, NULL, NULL, 0, $dependsOn, $runnableSince, 0,
-                  NULL, NULL, $version, $vcpus, $memory)
+                  NULL, NULL, $version, $vcpus, $memory, $waitsFor, 0)
                 """, "$id", "$name", "$queue", "$def", "$rev", "$status", "$reason", "$created", "$started", "$stopped", "$container", "$parameters",
-                "$retry", "$timeout", "$tags", "$attempts", "$ce", "$exit", "$log", "$cancelled", "$dependsOn", "$runnableSince", "$version", "$vcpus", "$memory");
+                "$retry", "$timeout", "$tags", "$attempts", "$ce", "$exit", "$log", "$cancelled", "$dependsOn", "$runnableSince", "$version", "$vcpus", "$memory", "$waitsFor");
             await using var history = Prepare(db, tx, "INSERT INTO JobStatusChanges (JobId, \"From\", \"To\", Reason, At) VALUES ($job, $from, $to, $reason, $at)",
                 "$job", "$from", "$to", "$reason", "$at");
             await using var attempt = Prepare(db, tx, """
-                INSERT INTO JobAttempts (JobId, Number, ComputeEnvironmentName, ContainerId, StartedAt, StoppedAt, ExitCode, Reason, StatusReason, LogStreamName)
-                VALUES ($job, 1, $ce, $container, $started, $stopped, $exit, NULL, $reason, $log)
-                """, "$job", "$ce", "$container", "$started", "$stopped", "$exit", "$reason", "$log");
+                INSERT INTO JobAttempts (JobId, Number, ComputeEnvironmentName, ContainerId, StartedAt, StoppedAt, ExitCode, Reason, StatusReason, LogStreamName,
+                  DockerEndpoint, PlacedAt, HostUnreachableSince, LaunchUncertain, LogBytes, LogCursorNanos, LogCut)
+                VALUES ($job, 1, $ce, $container, $started, $stopped, $exit, NULL, $reason, $log,
+                  NULL, $placed, NULL, 0, 0, 0, 0)
+                """, "$job", "$ce", "$container", "$started", "$stopped", "$exit", "$reason", "$log", "$placed");
             await using var edge = Prepare(db, tx, "INSERT INTO JobDependencyEdges (JobId, DependsOnJobId) VALUES ($job, $on)", "$job", "$on");
 
             for (var i = done; i < Math.Min(count, done + batch); i++)
@@ -131,7 +133,8 @@ internal static class Seeder
                 Set(job, id, Name(queue, i, created, random), queue, reference.Definition, reference.Revision, status, reason, Ms(created), Ms(startedAt), Ms(stoppedAt),
                     reference.Container, reference.Parameters, reference.RetryStrategy, reference.Timeout, reference.Tags, placed ? 1 : 0,
                     placed ? computeEnvironment : null, exit, log, cancelled ? 1 : 0,
-                    dependsOn is null ? "[]" : $$"""[{"jobId":"{{dependsOn}}"}]""", Ms(runnableSince), version, reference.Vcpus, reference.MemoryMiB);
+                    dependsOn is null ? "[]" : $$"""[{"jobId":"{{dependsOn}}"}]""", Ms(runnableSince), version, reference.Vcpus, reference.MemoryMiB,
+                    dependsOn is null ? 0 : 1);
                 await job.ExecuteNonQueryAsync();
 
                 // The history, one row per move, as the engine's transitions write it.
@@ -148,7 +151,7 @@ internal static class Seeder
                 if (placed)
                 {
                     Set(attempt, id, computeEnvironment, status == "Starting" ? null : Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()),
-                        Ms(startedAt), Ms(stoppedAt), exit, status is "Succeeded" or "Failed" ? ExitedReason : null, log);
+                        Ms(startedAt), Ms(stoppedAt), exit, status is "Succeeded" or "Failed" ? ExitedReason : null, log, Ms(runnableSince));
                     await attempt.ExecuteNonQueryAsync();
                 }
 

@@ -48,6 +48,68 @@ internal static class Setup
         await api.CallAsync("registerjobdefinition", DefinitionBody(Definition));
     }
 
+    // Exits at once on SIGTERM, so terminating it at the end does not wait out the stop grace period.
+    private static readonly string[] SleepCommand = ["sh", "-c", "trap 'exit 143' TERM; sleep 3600 & wait"];
+
+    public static object DependentBody(string queue, string definition, string upstreamJobId) =>
+        new { jobName = "dependent", jobQueue = queue, jobDefinition = definition, dependsOn = new[] { new { jobId = upstreamJobId } } };
+
+    /// <summary>
+    /// A job that is RUNNING for the dependents to wait on: <c>sleep</c> in the local test image on the real Docker engine
+    /// (its own compute environment and queue), when there is one; otherwise it stays RUNNABLE on the engine-less one.
+    /// </summary>
+    public static async Task<Upstream> UpstreamAsync(BatchClient api)
+    {
+        var docker = File.Exists("/var/run/docker.sock");
+        if (docker)
+        {
+            await api.CallAsync("createcomputeenvironment", new
+            {
+                computeEnvironmentName = "bench-docker",
+                type = "MANAGED",
+                computeResources = new { type = "EC2", minvCpus = 0, maxvCpus = 2 },
+                dockerEndpoint = "unix:///var/run/docker.sock",
+            });
+            await api.CallAsync("createjobqueue", new
+            {
+                jobQueueName = "upstream",
+                priority = 1,
+                computeEnvironmentOrder = new[] { new { order = 1, computeEnvironment = "bench-docker" } },
+            });
+            await api.CallAsync("registerjobdefinition", new
+            {
+                jobDefinitionName = "bench-sleep",
+                type = "container",
+                containerProperties = new
+                {
+                    image = "batchportal/busybox:latest",
+                    command = SleepCommand,
+                    resourceRequirements = new[] { new { type = "VCPU", value = "1" }, new { type = "MEMORY", value = "64" } },
+                },
+            });
+        }
+
+        var id = (await api.CallAsync("submitjob", docker ? SubmitBody("upstream", "upstream", "bench-sleep") : SubmitBody("upstream", Queues[0], Definition)))
+            .GetProperty("jobId").GetString()!;
+        await WaitForStatusAsync(api, [id], docker ? "RUNNING" : "RUNNABLE", TimeSpan.FromSeconds(60));
+        return new Upstream(api, id);
+    }
+
+    public static async Task<string> StatusAsync(BatchClient api, string jobId) =>
+        (await api.CallAsync("describejobs", new { jobs = new[] { jobId } })).GetProperty("jobs")[0].GetProperty("status").GetString()!;
+
+    /// <summary>The upstream job; disposing it terminates the job and waits until it is FAILED, so its container is gone.</summary>
+    public sealed class Upstream(BatchClient api, string jobId) : IAsyncDisposable
+    {
+        public string JobId { get; } = jobId;
+
+        public async ValueTask DisposeAsync()
+        {
+            await api.CallAsync("terminatejob", new { jobId = JobId, reason = "benchmark done" });
+            await WaitForStatusAsync(api, [JobId], "FAILED", TimeSpan.FromSeconds(90));
+        }
+    }
+
     public static string SubmitBody(string name, string queue, string definition) =>
         JsonSerializer.Serialize(new { jobName = name, jobQueue = queue, jobDefinition = definition });
 
