@@ -8,8 +8,8 @@ using MudBlazor.Services;
 // appsettings*.json are read once, at start, where every option is validated; the portal does not reload them while it
 // runs. A reloading file source watches the whole content root with inotify (the repository's root under `dotnet run`:
 // about 1,900 folders with bin/, obj/ and node_modules/), and the database under data/ is written on every status
-// change: each commit woke the watcher's thread, about a tenth of a core under load. Given first, a later argument or
-// DOTNET_hostBuilder__reloadConfigOnChange overrides it.
+// change: each commit woke the watcher's thread, about a tenth of a core under load. Given first, so that a later
+// command-line argument (--hostBuilder:reloadConfigOnChange=true) still overrides it.
 var builder = WebApplication.CreateBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args]);
 
 // Serve _content/* (MudBlazor) from the build output in every environment, not only Development.

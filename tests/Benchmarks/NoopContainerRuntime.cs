@@ -6,7 +6,7 @@ using BatchPortal.Engine.Execution;
 namespace BatchPortal.Benchmarks;
 
 /// <summary>
-/// A Docker engine that starts nothing: "containers" get an id and run until <see cref="Exit(string)"/>, so placed jobs hold their
+/// A Docker engine that starts nothing: "containers" get an id and run until <see cref="Exit"/>, so placed jobs hold their
 /// capacity and the dispatcher's decisions are measured without any container cost. It lists what it "started" by label, as
 /// Docker does, so the engine's reconciler finds every running job's container alive.
 /// </summary>
@@ -51,7 +51,7 @@ internal sealed class NoopContainerRuntime : IContainerRuntime, IContainerRuntim
         var container = _containers.Values.Single(c => c.JobId == jobId);
         _finishedAt[container.Id] = TimeProvider.System.GetUtcNow();
         _containers[container.Id] = container with { Running = false };
-        Exit(container.Id, new ContainerExit(0, false, null));
+        Finish(container.Id, new ContainerExit(0, false, null));
     }
 
     public Task<ContainerExit> WaitAsync(string containerId, CancellationToken ct) =>
@@ -75,7 +75,7 @@ internal sealed class NoopContainerRuntime : IContainerRuntime, IContainerRuntim
 
     public Task StopAsync(string containerId, TimeSpan grace, CancellationToken ct) => Task.CompletedTask;
 
-    private void Exit(string containerId, ContainerExit exit) =>
+    private void Finish(string containerId, ContainerExit exit) =>
         _exits.GetOrAdd(containerId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(exit);
 
     public Task RemoveAsync(string containerId, CancellationToken ct)
