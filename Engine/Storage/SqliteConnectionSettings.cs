@@ -30,7 +30,7 @@ internal sealed class SqliteConnectionSettings(int busyTimeoutMilliseconds) : Db
 
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
     {
-        if (!FirstOpen(connection))
+        if (IsSet(connection))
         {
             return;
         }
@@ -38,11 +38,12 @@ internal sealed class SqliteConnectionSettings(int busyTimeoutMilliseconds) : Db
         using var command = connection.CreateCommand();
         command.CommandText = _pragmas;
         command.ExecuteNonQuery();
+        MarkSet(connection);
     }
 
     public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
     {
-        if (!FirstOpen(connection))
+        if (IsSet(connection))
         {
             return;
         }
@@ -50,8 +51,19 @@ internal sealed class SqliteConnectionSettings(int busyTimeoutMilliseconds) : Db
         await using var command = connection.CreateCommand();
         command.CommandText = _pragmas;
         await command.ExecuteNonQueryAsync(cancellationToken);
+        MarkSet(connection);
     }
 
-    private bool FirstOpen(DbConnection connection) =>
-        connection is not SqliteConnection { Handle: { } handle } || _applied.TryAdd(handle, this);
+    private bool IsSet(DbConnection connection) =>
+        connection is SqliteConnection { Handle: { } handle } && _applied.TryGetValue(handle, out _);
+
+    // Marked only once the statements ran: a connection whose settings failed (a fault, a busy database) tries again at
+    // its next open instead of running without them.
+    private void MarkSet(DbConnection connection)
+    {
+        if (connection is SqliteConnection { Handle: { } handle })
+        {
+            _applied.AddOrUpdate(handle, this);
+        }
+    }
 }
