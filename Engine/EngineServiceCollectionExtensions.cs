@@ -101,19 +101,8 @@ public static class EngineServiceCollectionExtensions
         // State-changing work (reconciliation, schedule catch-up, dispatch) after the host has started, in order.
         services.AddHostedService<EngineStartup>();
 
-        // Hangfire executes (launch, complete); the engine owns every Batch state. Its own retries are off: a container
-        // run retried by Hangfire would be an attempt AWS Batch never made.
-        services.AddHangfire(config => config
-            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
-            .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings()
-            .UseInMemoryStorage()
-            .UseFilter(new AutomaticRetryAttribute { Attempts = 0 }));
-        services.AddHangfireServer(options =>
-        {
-            options.SchedulePollingInterval = TimeSpan.FromSeconds(1);
-            options.WorkerCount = Math.Max(4, Environment.ProcessorCount * 2);
-        });
+        // Hangfire executes (launch, complete); the engine owns every Batch state. This host's own storage, activator and logs.
+        services.AddEngineHangfire();
 
         return builder;
     }

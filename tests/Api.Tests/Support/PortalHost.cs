@@ -13,11 +13,6 @@ namespace BatchPortal.Api.Tests.Support;
 /// </summary>
 public sealed class PortalHost : WebApplicationFactory<Program>
 {
-    // AddHangfire configures process-wide statics (JobStorage.Current, JobActivator.Current) and each host captures them
-    // as its own singletons while it starts. Two hosts starting at once could capture each other's storage and run each
-    // other's jobs against the wrong database, so hosts start one at a time.
-    private static readonly SemaphoreSlim StartGate = new(1, 1);
-
     private readonly string _dataFolder = Directory.CreateTempSubdirectory("batchportal-api-").FullName;
     private readonly IReadOnlyDictionary<string, string?> _settings;
 
@@ -25,15 +20,7 @@ public sealed class PortalHost : WebApplicationFactory<Program>
     {
         _settings = settings ?? new Dictionary<string, string?>();
         UseKestrel(0);
-        StartGate.Wait();
-        try
-        {
-            StartServer();
-        }
-        finally
-        {
-            StartGate.Release();
-        }
+        StartServer();
 
         var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
         BaseAddress = addresses.First().Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)

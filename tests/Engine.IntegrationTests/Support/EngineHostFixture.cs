@@ -313,9 +313,8 @@ public sealed class EngineHostFixture : IAsyncLifetime
 }
 
 /// <summary>
-/// One engine host for all Docker tests. Hangfire's AddHangfire sets process-wide statics (JobStorage.Current,
-/// JobActivator.Current, the log provider) when a host starts, so two hosts in one test process can hand each other's
-/// jobs to the wrong container graph; one host, with the classes run one after another, cannot.
+/// One engine host for all Docker tests, with the classes run one after another: the Docker engine's capacity is the
+/// machine's, and tests that count containers or time a kill see only their own.
 /// </summary>
 [CollectionDefinition(Name)]
 public sealed class DockerCollection : ICollectionFixture<EngineHostFixture>

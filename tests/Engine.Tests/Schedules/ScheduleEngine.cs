@@ -1,27 +1,21 @@
 using BatchPortal.Engine.Schedules;
 using BatchPortal.Engine.Tests.Support;
 using Hangfire;
-using Hangfire.InMemory;
 using Hangfire.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace BatchPortal.Engine.Tests.Schedules;
 
 /// <summary>
-/// The engine with a queue <c>q</c> and a job definition <c>d</c> to target, and a <see cref="ScheduleService"/> whose
-/// recurring jobs go to a Hangfire storage of its own. The engine's own storage is found through Hangfire's process-wide
-/// <c>JobStorage.Current</c>, so engines built side by side by parallel tests can share one and dispose it under each other.
+/// The engine with a queue <c>q</c> and a job definition <c>d</c> to target, and its <see cref="ScheduleService"/>, whose
+/// recurring jobs go to the engine's own Hangfire storage (never started: nothing fires by itself).
 /// </summary>
 internal sealed class ScheduleEngine : IAsyncDisposable
 {
-    private readonly InMemoryStorage _hangfire;
-
-    private ScheduleEngine(EngineHarness engine, InMemoryStorage hangfire)
+    private ScheduleEngine(EngineHarness engine)
     {
         Engine = engine;
-        _hangfire = hangfire;
-        var triggers = ActivatorUtilities.CreateInstance<ScheduleTriggers>(engine.Services, new RecurringJobManager(hangfire));
-        Schedules = ActivatorUtilities.CreateInstance<ScheduleService>(engine.Services, triggers);
+        Schedules = engine.Get<ScheduleService>();
     }
 
     public EngineHarness Engine { get; }
@@ -36,7 +30,7 @@ internal sealed class ScheduleEngine : IAsyncDisposable
             await engine.CreateComputeEnvironmentAsync("ce", 4);
             await engine.CreateQueueAsync("q", 1, "ce");
             await engine.RegisterDefinitionAsync("d");
-            return new ScheduleEngine(engine, new InMemoryStorage());
+            return new ScheduleEngine(engine);
         }
         catch
         {
@@ -48,13 +42,9 @@ internal sealed class ScheduleEngine : IAsyncDisposable
     /// <summary>The recurring jobs the schedules registered with Hangfire.</summary>
     public List<RecurringJobDto> RecurringJobs()
     {
-        using var connection = _hangfire.GetConnection();
+        using var connection = Engine.Get<JobStorage>().GetConnection();
         return connection.GetRecurringJobs();
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await Engine.DisposeAsync();
-        _hangfire.Dispose();
-    }
+    public ValueTask DisposeAsync() => Engine.DisposeAsync();
 }

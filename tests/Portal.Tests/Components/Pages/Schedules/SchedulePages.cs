@@ -2,7 +2,6 @@ using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Resources;
 using BatchPortal.Engine.Schedules;
 using Hangfire;
-using Hangfire.InMemory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
@@ -10,21 +9,17 @@ namespace BatchPortal.Portal.Tests.Components.Pages.Schedules;
 
 /// <summary>
 /// A portal context for the schedule pages: a queue and a job definition to target, and a <see cref="ScheduleService"/>
-/// on a fixed clock, so the next runs the pages show are known instants. Its recurring jobs go to a Hangfire storage of
-/// its own: the engine's is found through Hangfire's process-wide <c>JobStorage.Current</c>, which contexts built side by
-/// side by parallel tests can share, and dispose under each other.
+/// on a fixed clock, so the next runs the pages show are known instants. Its recurring jobs go to the engine's own
+/// Hangfire storage.
 /// </summary>
 internal sealed class SchedulePages : IAsyncDisposable
 {
-    private readonly InMemoryStorage _hangfire;
-
     /// <summary>A Thursday.</summary>
     public static readonly DateTimeOffset Thursday = new(2026, 1, 15, 9, 0, 0, TimeSpan.Zero);
 
-    private SchedulePages(PortalTestContext context, InMemoryStorage hangfire, FakeTimeProvider time, ScheduleService schedules)
+    private SchedulePages(PortalTestContext context, FakeTimeProvider time, ScheduleService schedules)
     {
         Context = context;
-        _hangfire = hangfire;
         Time = time;
         Schedules = schedules;
     }
@@ -38,15 +33,13 @@ internal sealed class SchedulePages : IAsyncDisposable
     public static async Task<SchedulePages> CreateAsync(DateTimeOffset? now = null)
     {
         var context = await PortalTestContext.CreateAsync();
-        var hangfire = new InMemoryStorage();
         try
         {
             var time = new FakeTimeProvider(now ?? Thursday);
 
             // The engine's services with this clock in place of the system's. Only here: MudBlazor's debounce timers run
             // on the TimeProvider it finds in DI, and would never fire on a fixed clock.
-            var triggers = ActivatorUtilities.CreateInstance<ScheduleTriggers>(context.Engine, new RecurringJobManager(hangfire));
-            var schedules = ActivatorUtilities.CreateInstance<ScheduleService>(context.Engine, time, triggers);
+            var schedules = ActivatorUtilities.CreateInstance<ScheduleService>(context.Engine, time);
             context.Bunit.Services.AddSingleton(schedules);
 
             Ok(await context.ComputeEnvironments.CreateAsync(new CreateComputeEnvironmentRequest
@@ -67,12 +60,11 @@ internal sealed class SchedulePages : IAsyncDisposable
                 Type = "container",
                 ContainerProperties = new ContainerProperties { Image = "busybox:latest", Command = ["echo", "hi"], Vcpus = 1, Memory = 64 },
             }));
-            return new SchedulePages(context, hangfire, time, schedules);
+            return new SchedulePages(context, time, schedules);
         }
         catch
         {
             await context.DisposeAsync();
-            hangfire.Dispose();
             throw;
         }
     }
@@ -88,11 +80,7 @@ internal sealed class SchedulePages : IAsyncDisposable
             JobName = name + "-{{time}}",
         }));
 
-    public async ValueTask DisposeAsync()
-    {
-        await Context.DisposeAsync();
-        _hangfire.Dispose();
-    }
+    public ValueTask DisposeAsync() => Context.DisposeAsync();
 
     private static T Ok<T>(Result<T> result)
     {
