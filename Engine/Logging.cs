@@ -49,4 +49,7 @@ internal static partial class Log
 
     [LoggerMessage(15, LogLevel.Error, "Engine start-up step {Step} failed; the engine goes on, and the reconciler tries again")]
     public static partial void StartupStepFailed(this ILogger logger, string step, Exception exception);
+
+    [LoggerMessage(16, LogLevel.Warning, "Job {JobId} attempt {Attempt}: the stop of the terminated job could not be queued; the reconciler queues it again")]
+    public static partial void StopNotQueued(this ILogger logger, string jobId, int attempt, Exception exception);
 }

@@ -161,6 +161,13 @@ public sealed class Reconciler(
             await stateMachine.SetReasonsAsync(JobStatus.Running, [(attempt.JobId, null)], ct);
         }
 
+        if (attempt.Status == JobStatus.Running && attempt.Terminating && container is { Running: true } && runJob.StopOverdue(attempt.JobId, attempt.Attempt, now))
+        {
+            // Terminated, and still running: its stop was lost (Hangfire's in-memory queue at a restart) or never queued.
+            runJob.QueueStop(attempt.JobId, attempt.Attempt);
+            logger.Recovered(attempt.JobId, attempt.Status, "stop of the terminated job queued again");
+        }
+
         if (watcher.IsWatching(attempt.JobId, attempt.Attempt)
             || (watcher.CompletingSince(attempt.JobId, attempt.Attempt) is { } since && now - since < CompletionGrace))
         {

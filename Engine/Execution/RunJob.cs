@@ -25,6 +25,7 @@ public sealed class RunJob(
     LogCapture capture,
     StoreIdentity store,
     IOptions<DockerOptions> options,
+    IBackgroundJobClient hangfire,
     TimeProvider time,
     ILogger<RunJob> logger)
 {
@@ -36,7 +37,35 @@ public sealed class RunJob(
     // image) waits for nothing and leaves.
     private readonly ConcurrentDictionary<string, byte> _launching = new(StringComparer.Ordinal);
 
+    // Stops of terminated jobs queued on this node, by when each should have taken effect. The terminated flag is what
+    // lasts: a stop lost with Hangfire's in-memory queue at a restart, or never queued, is queued again by the reconciler
+    // once it is overdue (see StopOverdue), and not while one is under way.
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _stops = new(StringComparer.Ordinal);
+
     public bool IsLaunching(string jobId, int attempt) => _launching.ContainsKey($"{jobId}#{attempt}");
+
+    /// <summary>
+    /// Queues the stop of a RUNNING attempt whose job is flagged terminated. A queue that fails is logged, not thrown:
+    /// the flag is stored, and the reconciler queues the stop again.
+    /// </summary>
+    public void QueueStop(string jobId, int attempt)
+    {
+        var key = $"{jobId}#{attempt}";
+        _stops[key] = time.GetUtcNow() + options.Value.StopGracePeriod + options.Value.ReconcileInterval;
+        try
+        {
+            hangfire.Enqueue<RunJob>(x => x.StopAsync(jobId, attempt, CancellationToken.None));
+        }
+        catch (BackgroundJobClientException ex)
+        {
+            _stops.TryRemove(key, out _);
+            logger.StopNotQueued(jobId, attempt, ex);
+        }
+    }
+
+    /// <summary>Whether a terminated attempt still running has no stop of this node's under way that could yet take effect.</summary>
+    public bool StopOverdue(string jobId, int attempt, DateTimeOffset now) =>
+        !_stops.TryGetValue($"{jobId}#{attempt}", out var due) || now >= due;
 
     /// <summary>STARTING → RUNNING: pull the image if needed, create and start the attempt's container, watch it.</summary>
     [AutomaticRetry(Attempts = 8, DelaysInSeconds = [1, 2, 4, 8, 15, 30, 60, 60], OnAttemptsExceeded = AttemptsExceededAction.Delete)]
@@ -165,12 +194,12 @@ public sealed class RunJob(
     {
         var job = await queries.GetAsync(jobId, ct);
         var row = job?.Attempt(attempt);
-        if (row?.ContainerId is not { } containerId)
+        if (row?.ContainerId is { } containerId)
         {
-            return;
+            await runtimes.ForEndpoint(row.DockerEndpoint).StopAsync(containerId, options.Value.StopGracePeriod, ct);
         }
 
-        await runtimes.ForEndpoint(row.DockerEndpoint).StopAsync(containerId, options.Value.StopGracePeriod, ct);
+        _stops.TryRemove($"{jobId}#{attempt}", out _);
     }
 
     /// <summary>

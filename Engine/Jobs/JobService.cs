@@ -61,7 +61,7 @@ public sealed partial class JobService(
     JobQueries jobs,
     JobSubmissions submissions,
     JobStateMachine stateMachine,
-    IBackgroundJobClient hangfire,
+    RunJob runJob,
     TimeProvider time)
 {
     public const int MaxReasonLength = 1024;
@@ -340,9 +340,9 @@ public sealed partial class JobService(
                         continue;
                     }
 
-                    // Docker's stop waits out the grace period; the caller does not.
-                    var attempt = job.AttemptCount;
-                    hangfire.Enqueue<RunJob>(x => x.StopAsync(jobId, attempt, CancellationToken.None));
+                    // Docker's stop waits out the grace period; the caller does not. The flag is stored: a stop that is
+                    // lost (a restart, a queue that failed) is queued again by the reconciler.
+                    runJob.QueueStop(jobId, job.AttemptCount);
                     return true;
                 default:
                     return false;

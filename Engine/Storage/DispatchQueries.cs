@@ -128,7 +128,8 @@ public sealed class DispatchQueries(IDbContextFactory<BatchDbContext> dbFactory)
                           j.StartedAt,
                           j.Timeout,
                           j.StatusReason,
-                          a == null ? null : a.HostUnreachableSince))
+                          a == null ? null : a.HostUnreachableSince,
+                          j.IsTerminated))
             .ToListAsync(ct);
     }
 
@@ -165,4 +166,5 @@ public sealed record ActiveAttempt(
     DateTimeOffset? StartedAt,
     JobTimeout? Timeout,
     string? StatusReason,
-    DateTimeOffset? HostUnreachableSince);
+    DateTimeOffset? HostUnreachableSince,
+    bool Terminating);

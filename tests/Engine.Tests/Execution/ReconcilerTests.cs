@@ -149,4 +149,55 @@ public class ReconcilerTests
         Assert.NotNull(attempt.StoppedAt);
         Assert.False(engine.Get<ContainerWatcher>().IsWatching(job.Id, 1));
     }
+
+    [Fact]
+    public async Task ReconcileOnceAsync_QueuesTheStopAgain_WhenATerminatedJobStillRunsAfterARestart()
+    {
+        // The previous portal flagged the job terminated and queued its stop in Hangfire's in-memory queue, then went away.
+        var (engine, job) = await PlacedJobAsync();
+        await using var _ = engine;
+        await StartedByThePreviousPortalAsync(engine, job.Id);
+        Assert.True(await engine.StateMachine.MarkTerminatingAsync(job.Id, "Stopped by the operator"));
+        int Stops() => engine.Hangfire.Calls.Count(c => c.Method == nameof(RunJob.StopAsync) && (string?)c.Args[0] == job.Id && (int?)c.Args[1] == 1);
+
+        await RecoverAsync(engine);
+        Assert.Equal(1, Stops());
+
+        // Not again while that stop may still be waiting out Docker's grace period.
+        engine.Time.Advance(TimeSpan.FromSeconds(10));
+        await RecoverAsync(engine);
+        Assert.Equal(1, Stops());
+
+        // Overdue: the container still runs, so the stop is queued once more.
+        engine.Time.Advance(TimeSpan.FromSeconds(30));
+        await RecoverAsync(engine);
+        Assert.Equal(2, Stops());
+    }
+
+    [Fact]
+    public async Task TerminateAsync_IsKeptAndItsStopQueuedByTheReconciler_WhenHangfireRefusesTheStop()
+    {
+        var (engine, job) = await PlacedJobAsync();
+        await using var _ = engine;
+        var containerId = await StartedByThePreviousPortalAsync(engine, job.Id);
+        await RecoverAsync(engine);
+        engine.Hangfire.Failing.Add(nameof(RunJob.StopAsync));
+
+        var terminated = await engine.JobService.TerminateAsync(job.Id, "Stopped by the operator");
+
+        Assert.True(terminated.IsSuccess, terminated.Error?.Message);
+        var flagged = await engine.GetJobAsync(job.Id);
+        Assert.True(flagged.IsTerminated);
+        Assert.Equal(JobStatus.Running, flagged.Status);
+        Assert.DoesNotContain(engine.Hangfire.Calls, c => c.Method == nameof(RunJob.StopAsync));
+
+        engine.Hangfire.Failing.Clear();
+        await RecoverAsync(engine);
+        Assert.Single(engine.Hangfire.Calls, c => c.Method == nameof(RunJob.StopAsync));
+
+        await engine.Get<RunJob>().StopAsync(job.Id, 1, CancellationToken.None);
+        await engine.CompleteAsync(job.Id, 1, containerId);
+        var done = await engine.GetJobAsync(job.Id);
+        Assert.Equal((JobStatus.Failed, "Stopped by the operator"), (done.Status, done.StatusReason));
+    }
 }

@@ -15,8 +15,16 @@ internal sealed class FakeBackgroundJobClient : IBackgroundJobClient
 
     public IReadOnlyList<EnqueuedCall> Calls => [.. _calls];
 
+    /// <summary>Makes <see cref="Create"/> fail as Hangfire's client does when its storage fails, for the methods named.</summary>
+    public HashSet<string> Failing { get; } = [];
+
     public string Create(HangfireJob job, IState state)
     {
+        if (Failing.Contains(job.Method.Name))
+        {
+            throw new BackgroundJobClientException("Background job creation failed. See inner exception for details.", new ObjectDisposedException("LoggerFactory"));
+        }
+
         _calls.Enqueue(new EnqueuedCall(job.Type, job.Method.Name, [.. job.Args], state.Name));
         lock (_gate)
         {
