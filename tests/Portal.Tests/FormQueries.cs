@@ -37,11 +37,17 @@ public static class FormQueries
         where T : IComponent =>
         cut.FindAll("label[for]").Any(l => l.TextContent.Trim() == label);
 
-    /// <summary>The input a <c>label for=</c> with this text points at.</summary>
+    /// <summary>
+    /// The input a <c>label for=</c> with this text points at, once it is rendered: a click that adds a row re-renders
+    /// through MudBlazor's async handlers, which a loaded machine may finish after the click returns.
+    /// </summary>
     public static IElement InputLabelled<T>(this IRenderedComponent<T> cut, string label)
         where T : IComponent
     {
-        var id = cut.FindAll("label[for]").Single(l => l.TextContent.Trim() == label).GetAttribute("for");
+        string? id = null;
+        cut.WaitForAssertion(
+            () => id = Assert.Single(cut.FindAll("label[for]"), l => l.TextContent.Trim() == label).GetAttribute("for"),
+            TimeSpan.FromSeconds(10));
         return cut.Find($"#{id}");
     }
 
