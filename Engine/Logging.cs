@@ -52,4 +52,7 @@ internal static partial class Log
 
     [LoggerMessage(16, LogLevel.Warning, "Job {JobId} attempt {Attempt}: the stop of the terminated job could not be queued; the reconciler queues it again")]
     public static partial void StopNotQueued(this ILogger logger, string jobId, int attempt, Exception exception);
+
+    [LoggerMessage(17, LogLevel.Debug, "Log capture of job {JobId} attempt {Attempt} (follow {Follow}) from cursor {Cursor} since {Since}: {ToSkip} stored lines to skip, {Read} events read, {Skipped} skipped, {Stored} stored; {Outcome}")]
+    public static partial void Captured(this ILogger logger, string jobId, int attempt, bool follow, long cursor, long? since, int toSkip, long read, long skipped, int stored, string outcome);
 }

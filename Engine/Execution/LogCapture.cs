@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using System.Threading.Channels;
 using BatchPortal.Engine.Storage;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace BatchPortal.Engine.Execution;
@@ -14,7 +15,7 @@ namespace BatchPortal.Engine.Execution;
 /// so. Every read starts from what is stored (a little before its latest Docker timestamp) and skips what is already
 /// there, so a read cut off half-way, or a second read after the container exited, neither loses nor repeats a line.
 /// </summary>
-public sealed class LogCapture(LogStore logs, IOptions<LogOptions> options)
+public sealed class LogCapture(LogStore logs, IOptions<LogOptions> options, ILogger<LogCapture> logger)
 {
     /// <summary>
     /// How far before the latest stored timestamp a read again starts. Docker stamps stdout and stderr messages in two
@@ -76,14 +77,18 @@ public sealed class LogCapture(LogStore logs, IOptions<LogOptions> options)
 
         long? since = null;
         var skip = new Dictionary<(long, string), int>();
+        var toSkip = 0;
         if (state.CursorNanos > 0)
         {
             since = Math.Max(1, state.CursorNanos - ReReadMarginNanos);
             foreach (var key in await logs.StoredSinceAsync(jobId, attempt, since.Value, MaxStoredTail, ct))
             {
                 skip[key] = skip.GetValueOrDefault(key) + 1;
+                toSkip++;
             }
         }
+
+        long read = 0, skipped = 0;
 
         var writer = new Writer(logs, jobId, attempt, state, options.Value.MaxBytesPerAttempt);
         var events = Channel.CreateBounded<LogEvent>(new BoundedChannelOptions(2_000) { SingleReader = true, SingleWriter = true });
@@ -116,9 +121,11 @@ public sealed class LogCapture(LogStore logs, IOptions<LogOptions> options)
 
                 foreach (var (nanos, text) in assembler.Add(record))
                 {
+                    read++;
                     if (skip.TryGetValue((nanos, record.Stream), out var left) && left > 0)
                     {
                         skip[(nanos, record.Stream)] = left - 1;
+                        skipped++;
                         continue;
                     }
 
@@ -147,7 +154,17 @@ public sealed class LogCapture(LogStore logs, IOptions<LogOptions> options)
 
         // What was read before a failure is stored before the failure is reported; a failed store wins over the
         // cancellation it caused.
-        return await storing;
+        try
+        {
+            var stored = await storing;
+            logger.Captured(jobId, attempt, follow, state.CursorNanos, since, toSkip, read, skipped, stored, "ended");
+            return stored;
+        }
+        catch (Exception ex)
+        {
+            logger.Captured(jobId, attempt, follow, state.CursorNanos, since, toSkip, read, skipped, -1, ex.GetType().Name + ": " + ex.Message);
+            throw;
+        }
     }
 
     private static LogEvent Event(string jobId, int attempt, string stream, long nanos, string text) => new()

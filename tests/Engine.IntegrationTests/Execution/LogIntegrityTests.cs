@@ -38,14 +38,17 @@ public class LogIntegrityTests(EngineHostFixture engine)
             var stdout = stored.Where(l => l.Stream == "stdout").Select(l => l.Message).ToList();
             if (stdout.Count != expected.Count)
             {
-                // What the next look needs (a CI run once stored the whole output three times): where the copy starts
-                // and whether it repeats Docker's timestamps (a read again that skipped nothing) or has new ones.
+                // What the next look needs (a CI run once stored the whole output three times, once lost 31,000 lines):
+                // where the stored copy first differs, where it starts again, and what each capture read and stored.
                 var lines = stored.Where(l => l.Stream == "stdout").ToList();
                 var restart = lines.FindIndex(1, l => l.Message == "1");
+                var differs = Enumerable.Range(0, Math.Min(stdout.Count, expected.Count)).FirstOrDefault(i => stdout[i] != expected[i], -1);
                 Assert.Fail($"Job {job.Id}: {stdout.Count} stdout events stored, not {expected.Count}; attempts {job.Attempts.Count}; "
                     + $"distinct timestamps {lines.Select(l => l.Nanos).Distinct().Count()}; the output starts again at event {restart + 1}"
                     + (restart > 0 ? $" (ids {lines[restart - 1].Id} → {lines[restart].Id}, nanos {lines[restart - 1].Nanos} → {lines[restart].Nanos}, first line's {lines[0].Nanos})" : "")
-                    + $"; stderr {stored.Count(l => l.Stream == "stderr")}.");
+                    + (differs >= 0 ? $"; first difference at event {differs + 1}: '{Head(stdout[differs])}' (id {lines[differs].Id}, nanos {lines[differs].Nanos}) where '{Head(expected[differs])}' was expected"
+                        + (differs > 0 ? $", after id {lines[differs - 1].Id} nanos {lines[differs - 1].Nanos}" : "") : "")
+                    + $"; stderr {stored.Count(l => l.Stream == "stderr")}.{Environment.NewLine}{engine.LogAbout(job.Id)}");
             }
 
             for (var i = 0; i < expected.Count; i++)

@@ -60,6 +60,9 @@ public sealed class EngineHostFixture : IAsyncLifetime
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("Hangfire", LogLevel.Warning);
+
+        // Each log capture says what it read, skipped and stored: what a wrong log count in a test is explained by.
+        builder.Logging.AddFilter(typeof(LogCapture).FullName, LogLevel.Debug);
         builder.Logging.AddProvider(new QueueLoggerProvider(_log));
 
         builder.Configuration["Engine:Storage:DatabasePath"] = Path.Combine(_folder, "batchportal.db");
