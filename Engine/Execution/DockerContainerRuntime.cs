@@ -160,7 +160,15 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
         {
             // The name is the attempt's own: a create that was cut after the engine made it, or another launcher of the
             // same attempt, made it first. Carry on with that container rather than make a second one.
-            id = await AdoptAsync(spec, ex, ct);
+            var (adopted, started) = await AdoptAsync(spec, ex, ct);
+            if (started)
+            {
+                // Started before: by a start whose answer was lost (this call tried again), or by another launcher.
+                // Starting it again would run an exited container a second time, into the same log.
+                return adopted;
+            }
+
+            id = adopted;
         }
         catch (DockerApiException ex)
         {
@@ -192,8 +200,11 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
         return id;
     }
 
-    /// <summary>The container that holds the attempt's name, when its labels say it is this attempt's.</summary>
-    private async Task<string> AdoptAsync(ContainerSpec spec, DockerApiException conflict, CancellationToken ct)
+    /// <summary>
+    /// The container that holds the attempt's name, when its labels say it is this attempt's, and whether it was ever
+    /// started (anything but Docker's "created").
+    /// </summary>
+    private async Task<(string Id, bool Started)> AdoptAsync(ContainerSpec spec, DockerApiException conflict, CancellationToken ct)
     {
         ContainerInspectResponse existing;
         try
@@ -212,7 +223,7 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
             throw new ContainerStartException($"CannotCreateContainerError: the name {spec.Name} is taken by a container that is not this attempt's ({DockerMessage(conflict)})", conflict);
         }
 
-        return existing.ID;
+        return (existing.ID, !string.Equals(existing.State?.Status, "created", StringComparison.OrdinalIgnoreCase));
     }
 
     public async Task<ContainerExit> WaitAsync(string containerId, CancellationToken ct)

@@ -75,6 +75,44 @@ public class DockerFaultTests(EngineHostFixture engine, ITestOutputHelper output
         }
     }
 
+    [Fact]
+    public async Task Job_RunsOnce_WhenTheAnswerToItsContainerStartIsLost()
+    {
+        // Regression: #11. The seam tries a launch again after a cut connection, and found the attempt's container by its
+        // name; it started it again, and a container that had already run (a short job; a CI run under load) ran a
+        // second time into the same log: 400,002 lines stored for 200,001 printed.
+        await using var proxy = new DockerFaultProxy("/var/run/docker.sock");
+        var ce = $"ce-start-{Guid.NewGuid():N}"[..20];
+        EngineHostFixture.Ok(await engine.Services.GetRequiredService<ComputeEnvironmentService>().CreateAsync(new CreateComputeEnvironmentRequest
+        {
+            ComputeEnvironmentName = ce,
+            Type = "MANAGED",
+            ComputeResources = new ComputeResources { MaxvCpus = 2 },
+            DockerEndpoint = proxy.Endpoint,
+        }));
+        var queue = $"q-{ce}";
+        await engine.CreateQueueAsync(queue, ce);
+        await engine.RegisterAsync("once", ["sh", "-c", "echo \"ran at $(date +%s)\""]);
+        var since = TimeProvider.System.GetUtcNow().AddSeconds(-1);
+        proxy.LoseAnswerTo(@"^POST \S*/containers/\S+/start[ ?]");
+        try
+        {
+            var job = await engine.WaitForFinalAsync((await engine.SubmitAsync("once", r => r.JobQueue = queue)).Id);
+
+            Assert.Equal(1, proxy.Faults);
+            Assert.True(job.Status == JobStatus.Succeeded, $"Job {job.Id} is {job.Status} ({job.StatusReason}).{Environment.NewLine}{engine.LogAbout(job.Id)}");
+            var stored = (await engine.Logs.ReadAsync(job.Id, 1)).Select(l => l.Message).ToList();
+            Assert.True(stored.Count == 1, $"Job {job.Id} stored {stored.Count} lines for one run: {string.Join(" | ", stored)}");
+            Assert.Equal(1, (await CreatedContainersAsync(ce, since)).GetValueOrDefault(job.Id));
+            await WaitForNoContainersAsync(ce);
+        }
+        finally
+        {
+            proxy.Pass();
+            await RemoveLeftoversAsync(ce);
+        }
+    }
+
     /// <summary>A minute of everything a network does wrong, in turn, with short spells of calm between.</summary>
     private static async Task MisbehaveAsync(DockerFaultProxy proxy)
     {

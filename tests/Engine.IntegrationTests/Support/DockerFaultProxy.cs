@@ -8,7 +8,8 @@ namespace BatchPortal.Engine.IntegrationTests.Support;
 /// A TCP proxy in front of the real Docker engine's unix socket that misbehaves on demand, as a network between the
 /// engine and Docker does: it refuses connections (nothing listens), hangs (accepts, then relays nothing, in either
 /// direction, on new and open connections alike), cuts every open connection at once (a reset), or cuts each
-/// connection after a few kilobytes (mid-answer, mid-stream). The engine reaches Docker at <see cref="Endpoint"/>.
+/// connection after a few kilobytes (mid-answer, mid-stream), or lets one request through and cuts the connection
+/// instead of its answer (Docker did it; the caller cannot know). The engine reaches Docker at <see cref="Endpoint"/>.
 /// </summary>
 public sealed class DockerFaultProxy : IAsyncDisposable
 {
@@ -21,6 +22,7 @@ public sealed class DockerFaultProxy : IAsyncDisposable
     private TaskCompletionSource _flowing = Flowing();
     private int _nextRelay;
     private int _cutAfterBytes;
+    private System.Text.RegularExpressions.Regex? _loseAnswerTo;
 
     public DockerFaultProxy(string socketPath)
     {
@@ -94,6 +96,34 @@ public sealed class DockerFaultProxy : IAsyncDisposable
             _cutAfterBytes = bytes;
             Listen();
             _flowing.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// The next request whose request line matches <paramref name="requestLine"/> (a regular expression, e.g.
+    /// <c>POST \S*/containers/\S+/start</c>) reaches Docker, and its connection is reset in place of Docker's answer.
+    /// </summary>
+    public void LoseAnswerTo(string requestLine)
+    {
+        lock (_gate)
+        {
+            _loseAnswerTo = new System.Text.RegularExpressions.Regex(requestLine, System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        }
+    }
+
+    /// <summary>Whether the request in <paramref name="bytes"/> is the one whose answer is to be lost (only once).</summary>
+    private bool TakeLostAnswer(ReadOnlySpan<byte> bytes)
+    {
+        lock (_gate)
+        {
+            if (_loseAnswerTo is null || !_loseAnswerTo.IsMatch(System.Text.Encoding.ASCII.GetString(bytes)))
+            {
+                return false;
+            }
+
+            Faults++;
+            _loseAnswerTo = null;
+            return true;
         }
     }
 
@@ -171,6 +201,7 @@ public sealed class DockerFaultProxy : IAsyncDisposable
         private readonly Socket _docker = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         private readonly int _cutAfter = proxy._cutAfterBytes;
         private long _fromDocker;
+        private volatile bool _loseAnswer;
 
         public void Dispose() => Cut();
 
@@ -218,6 +249,18 @@ public sealed class DockerFaultProxy : IAsyncDisposable
                 }
 
                 await proxy.WaitForFlowAsync();
+                if (!toClient && proxy.TakeLostAnswer(buffer.AsSpan(0, read)))
+                {
+                    _loseAnswer = true;
+                }
+
+                if (toClient && _loseAnswer)
+                {
+                    // The request reached Docker and was done; its answer never arrives.
+                    Cut();
+                    return;
+                }
+
                 if (toClient && _cutAfter > 0 && (_fromDocker += read) > _cutAfter)
                 {
                     // Half of this piece, then the reset: the answer ends in the middle.
