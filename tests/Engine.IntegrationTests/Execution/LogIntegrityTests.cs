@@ -59,7 +59,10 @@ public class LogIntegrityTests(EngineHostFixture engine)
                 }
             }
 
-            Assert.Equal(["done"], stored.Where(l => l.Stream == "stderr").Select(l => l.Message));
+            var stderr = stored.Where(l => l.Stream == "stderr").ToList();
+            Assert.True(
+                stderr.Count == 1 && stderr[0].Message == "done",
+                $"Job {job.Id}: stderr is [{string.Join(" | ", stderr.Select(l => $"{Head(l.Message)} (id {l.Id}, nanos {l.Nanos})"))}], not [done].{Environment.NewLine}{engine.LogAbout(job.Id)}");
         }
     }
 
