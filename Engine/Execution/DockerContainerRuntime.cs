@@ -12,13 +12,22 @@ namespace BatchPortal.Engine.Execution;
 /// <summary>The Docker.DotNet side of <see cref="IContainerRuntime"/>, for one engine endpoint.</summary>
 internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
 {
+    /// <summary>
+    /// How long a create waits for a container that holds the attempt's name but cannot be looked at yet: Docker reserves
+    /// the name before it has made the container's file system (seconds on the vfs driver), and a create that reached
+    /// it late, after the engine had given up on it, is such a container.
+    /// </summary>
+    internal static readonly TimeSpan NameHeldFor = TimeSpan.FromSeconds(30);
+
     private readonly DockerClient _client;
     private readonly DockerOptions _options;
+    private readonly TimeProvider _time;
 
-    public DockerContainerRuntime(string endpoint, DockerOptions options)
+    public DockerContainerRuntime(string endpoint, DockerOptions options, TimeProvider time)
     {
         Endpoint = endpoint;
         _options = options;
+        _time = time;
 
         // Docker.DotNet ignores DOCKER_HOST: the endpoint is always passed explicitly. No API version is pinned, so the
         // engine's own default applies (docker.io 20.10 speaks 1.41; asking for newer fails).
@@ -151,28 +160,12 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
             HostConfig = hostConfig,
         };
 
-        string id;
-        try
+        var (id, started) = await CreateOrAdoptAsync(parameters, spec, ct);
+        if (started)
         {
-            id = (await Call(c => _client.Containers.CreateContainerAsync(parameters, c), ct)).ID;
-        }
-        catch (DockerApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.Conflict)
-        {
-            // The name is the attempt's own: a create that was cut after the engine made it, or another launcher of the
-            // same attempt, made it first. Carry on with that container rather than make a second one.
-            var (adopted, started) = await AdoptAsync(spec, ex, ct);
-            if (started)
-            {
-                // Started before: by a start whose answer was lost (this call tried again), or by another launcher.
-                // Starting it again would run an exited container a second time, into the same log.
-                return adopted;
-            }
-
-            id = adopted;
-        }
-        catch (DockerApiException ex)
-        {
-            throw new ContainerStartException($"CannotCreateContainerError: {DockerMessage(ex)}", ex);
+            // Started before: by a start whose answer was lost (this call tried again), or by another launcher. Starting
+            // it again would run an exited container a second time, into the same log.
+            return id;
         }
 
         try
@@ -201,10 +194,50 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
     }
 
     /// <summary>
-    /// The container that holds the attempt's name, when its labels say it is this attempt's, and whether it was ever
-    /// started (anything but Docker's "created").
+    /// Creates the attempt's container, or finds the one that holds its name already: a create that was cut after the
+    /// engine made it, or another launcher of the same attempt, made it first. Carrying on with that container, rather
+    /// than making a second, is what makes a launch safe to try again.
     /// </summary>
-    private async Task<(string Id, bool Started)> AdoptAsync(ContainerSpec spec, DockerApiException conflict, CancellationToken ct)
+    private async Task<(string Id, bool Started)> CreateOrAdoptAsync(CreateContainerParameters parameters, ContainerSpec spec, CancellationToken ct)
+    {
+        var since = _time.GetTimestamp();
+        var pause = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                return ((await Call(c => _client.Containers.CreateContainerAsync(parameters, c), ct)).ID, false);
+            }
+            catch (DockerApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.Conflict)
+            {
+                if (await AdoptAsync(spec, ex, ct) is { } adopted)
+                {
+                    return adopted;
+                }
+
+                // The name is taken by a container Docker is still making (or removing): wait for it to appear, or
+                // for the name to be free again, rather than fail the attempt over Docker's moment.
+                if (_time.GetElapsedTime(since) >= NameHeldFor)
+                {
+                    throw new ContainerStartException($"CannotCreateContainerError: {DockerMessage(ex)} (no such container appeared within {NameHeldFor.TotalSeconds:0} s)", ex);
+                }
+
+                await Task.Delay(pause, _time, ct);
+                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+            }
+            catch (DockerApiException ex)
+            {
+                throw new ContainerStartException($"CannotCreateContainerError: {DockerMessage(ex)}", ex);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The container that holds the attempt's name, when its labels say it is this attempt's, and whether it was ever
+    /// started (anything but Docker's "created"); null when Docker knows the name but not yet (or no longer) a container
+    /// by it.
+    /// </summary>
+    private async Task<(string Id, bool Started)?> AdoptAsync(ContainerSpec spec, DockerApiException conflict, CancellationToken ct)
     {
         ContainerInspectResponse existing;
         try
@@ -213,7 +246,7 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
         }
         catch (DockerContainerNotFoundException)
         {
-            throw new ContainerStartException($"CannotCreateContainerError: {DockerMessage(conflict)}", conflict);
+            return null;
         }
 
         var labels = existing.Config?.Labels;
@@ -486,7 +519,7 @@ internal sealed class DockerContainerRuntimeFactory(IOptions<DockerOptions> opti
         var key = string.IsNullOrWhiteSpace(endpoint) ? DefaultEndpoint : endpoint;
         return _runtimes.GetOrAdd(key, k => new(() =>
         {
-            var raw = new DockerContainerRuntime(k, options.Value);
+            var raw = new DockerContainerRuntime(k, options.Value, time);
             return (raw, new ResilientContainerRuntime(raw, options.Value.Retries, time));
         })).Value.Resilient;
     }

@@ -81,8 +81,31 @@ public class DockerFaultTests(EngineHostFixture engine, ITestOutputHelper output
         // Regression: #11. The seam tries a launch again after a cut connection, and found the attempt's container by its
         // name; it started it again, and a container that had already run (a short job; a CI run under load) ran a
         // second time into the same log: 400,002 lines stored for 200,001 printed.
+        await RunOnceThroughAsync(p => p.LoseAnswerTo(@"^POST \S*/containers/\S+/start[ ?]"), faults: 1);
+    }
+
+    [Fact]
+    public async Task Job_RunsOnce_WhenItsNameIsTakenByAContainerDockerIsStillMaking()
+    {
+        // Regression: #11. A create held up on the way (a hung connection) reached Docker together with the launch's
+        // second try; Docker reserves a name before it has made the container, so the second try's conflict found no
+        // container by that name, and the job FAILED with "CannotCreateContainerError: Conflict. The container name ...
+        // is already in use" (a CI run). The proxy plays that moment: the first create is made but its answer lost, and
+        // the look-up after the conflict finds nothing yet.
+        await RunOnceThroughAsync(
+            p =>
+            {
+                p.LoseAnswerTo(@"^POST \S*/containers/create[ ?]");
+                p.AnswerOnce(@"^GET \S*/containers/batchportal-[^/\s]+/json[ ?]", 404, "{\"message\":\"No such container: batchportal\"}");
+            },
+            faults: 2);
+    }
+
+    /// <summary>One short job through a proxy set up to misbehave by <paramref name="misbehave"/>: it runs once, in one container.</summary>
+    private async Task RunOnceThroughAsync(Action<DockerFaultProxy> misbehave, int faults)
+    {
         await using var proxy = new DockerFaultProxy("/var/run/docker.sock");
-        var ce = $"ce-start-{Guid.NewGuid():N}"[..20];
+        var ce = $"ce-once-{Guid.NewGuid():N}"[..20];
         EngineHostFixture.Ok(await engine.Services.GetRequiredService<ComputeEnvironmentService>().CreateAsync(new CreateComputeEnvironmentRequest
         {
             ComputeEnvironmentName = ce,
@@ -94,13 +117,13 @@ public class DockerFaultTests(EngineHostFixture engine, ITestOutputHelper output
         await engine.CreateQueueAsync(queue, ce);
         await engine.RegisterAsync("once", ["sh", "-c", "echo \"ran at $(date +%s)\""]);
         var since = TimeProvider.System.GetUtcNow().AddSeconds(-1);
-        proxy.LoseAnswerTo(@"^POST \S*/containers/\S+/start[ ?]");
+        misbehave(proxy);
         try
         {
             var job = await engine.WaitForFinalAsync((await engine.SubmitAsync("once", r => r.JobQueue = queue)).Id);
 
-            Assert.Equal(1, proxy.Faults);
             Assert.True(job.Status == JobStatus.Succeeded, $"Job {job.Id} is {job.Status} ({job.StatusReason}).{Environment.NewLine}{engine.LogAbout(job.Id)}");
+            Assert.Equal(faults, proxy.Faults);
             var stored = (await engine.Logs.ReadAsync(job.Id, 1)).Select(l => l.Message).ToList();
             Assert.True(stored.Count == 1, $"Job {job.Id} stored {stored.Count} lines for one run: {string.Join(" | ", stored)}");
             Assert.Equal(1, (await CreatedContainersAsync(ce, since)).GetValueOrDefault(job.Id));

@@ -9,7 +9,9 @@ namespace BatchPortal.Engine.IntegrationTests.Support;
 /// engine and Docker does: it refuses connections (nothing listens), hangs (accepts, then relays nothing, in either
 /// direction, on new and open connections alike), cuts every open connection at once (a reset), or cuts each
 /// connection after a few kilobytes (mid-answer, mid-stream), or lets one request through and cuts the connection
-/// instead of its answer (Docker did it; the caller cannot know). The engine reaches Docker at <see cref="Endpoint"/>.
+/// instead of its answer (Docker did it; the caller cannot know), or answers one request itself as Docker would in a
+/// moment the test cannot time (a container that holds its name but is not made yet). The engine reaches Docker at
+/// <see cref="Endpoint"/>.
 /// </summary>
 public sealed class DockerFaultProxy : IAsyncDisposable
 {
@@ -23,6 +25,7 @@ public sealed class DockerFaultProxy : IAsyncDisposable
     private int _nextRelay;
     private int _cutAfterBytes;
     private System.Text.RegularExpressions.Regex? _loseAnswerTo;
+    private (System.Text.RegularExpressions.Regex RequestLine, byte[] Answer)? _answerOnce;
 
     public DockerFaultProxy(string socketPath)
     {
@@ -108,6 +111,37 @@ public sealed class DockerFaultProxy : IAsyncDisposable
         lock (_gate)
         {
             _loseAnswerTo = new System.Text.RegularExpressions.Regex(requestLine, System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        }
+    }
+
+    /// <summary>
+    /// The next request whose request line matches <paramref name="requestLine"/> does not reach Docker: the proxy answers
+    /// it with <paramref name="status"/> and the JSON <paramref name="body"/>, and closes the connection.
+    /// </summary>
+    public void AnswerOnce(string requestLine, int status, string body)
+    {
+        var content = System.Text.Encoding.UTF8.GetBytes(body);
+        var head = System.Text.Encoding.ASCII.GetBytes(
+            $"HTTP/1.1 {status} {(HttpStatusCode)status}\r\nContent-Type: application/json\r\nContent-Length: {content.Length}\r\nConnection: close\r\n\r\n");
+        lock (_gate)
+        {
+            _answerOnce = (new System.Text.RegularExpressions.Regex(requestLine, System.Text.RegularExpressions.RegexOptions.CultureInvariant), [.. head, .. content]);
+        }
+    }
+
+    /// <summary>The proxy's own answer to the request in <paramref name="bytes"/>, when it is the one to answer (only once).</summary>
+    private byte[]? TakeOwnAnswer(ReadOnlySpan<byte> bytes)
+    {
+        lock (_gate)
+        {
+            if (_answerOnce is not { } once || !once.RequestLine.IsMatch(System.Text.Encoding.ASCII.GetString(bytes)))
+            {
+                return null;
+            }
+
+            Faults++;
+            _answerOnce = null;
+            return once.Answer;
         }
     }
 
@@ -249,6 +283,14 @@ public sealed class DockerFaultProxy : IAsyncDisposable
                 }
 
                 await proxy.WaitForFlowAsync();
+                if (!toClient && proxy.TakeOwnAnswer(buffer.AsSpan(0, read)) is { } answer)
+                {
+                    // Docker never sees it; the client reads the answer and closes, which ends this relay.
+                    await from.SendAsync(answer, SocketFlags.None);
+                    from.Shutdown(SocketShutdown.Send);
+                    continue;
+                }
+
                 if (!toClient && proxy.TakeLostAnswer(buffer.AsSpan(0, read)))
                 {
                     _loseAnswer = true;
