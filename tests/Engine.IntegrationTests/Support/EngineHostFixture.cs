@@ -171,9 +171,9 @@ public sealed class EngineHostFixture : IAsyncLifetime
     }
 
     /// <summary>Polls the store until the job satisfies <paramref name="condition"/>; fails with its last state otherwise.</summary>
-    public async Task<Job> WaitForAsync(string jobId, Func<Job, bool> condition, string what)
+    public async Task<Job> WaitForAsync(string jobId, Func<Job, bool> condition, string what, TimeSpan? within = null)
     {
-        using var deadline = new CancellationTokenSource(Deadline);
+        using var deadline = new CancellationTokenSource(within ?? Deadline);
         Job? job = null;
         while (!deadline.IsCancellationRequested)
         {
@@ -193,11 +193,11 @@ public sealed class EngineHostFixture : IAsyncLifetime
             }
         }
 
-        Assert.Fail($"Job {jobId} did not become {what} within {Deadline.TotalSeconds:0} s; it is {job?.Status} ({job?.StatusReason}).{Environment.NewLine}{RecentLog()}");
+        Assert.Fail($"Job {jobId} did not become {what} within {(within ?? Deadline).TotalSeconds:0} s; it is {job?.Status} ({job?.StatusReason}).{Environment.NewLine}{RecentLog()}");
         return job!;
     }
 
-    public Task<Job> WaitForFinalAsync(string jobId) => WaitForAsync(jobId, j => j.Status.IsFinal(), "SUCCEEDED or FAILED");
+    public Task<Job> WaitForFinalAsync(string jobId, TimeSpan? within = null) => WaitForAsync(jobId, j => j.Status.IsFinal(), "SUCCEEDED or FAILED", within);
 
     /// <summary>The containers Docker still has for the job, running or not.</summary>
     public async Task<IList<ContainerListResponse>> ContainersOfAsync(string jobId) =>
