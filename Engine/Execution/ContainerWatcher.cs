@@ -30,18 +30,18 @@ public sealed class ContainerWatcher(
     private readonly ConcurrentDictionary<string, (DateTimeOffset Since, bool SeenLive)> _completing = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
 
-    public bool IsWatching(string jobId, int attempt) => _watches.ContainsKey(Key(jobId, attempt));
+    public bool IsWatching(string jobId, int attempt) => _watches.ContainsKey(AttemptKey.Of(jobId, attempt));
 
     /// <summary>The attempt's completion was handed to Hangfire at the returned time and has not reported back.</summary>
     public DateTimeOffset? CompletingSince(string jobId, int attempt) =>
-        _completing.TryGetValue(Key(jobId, attempt), out var c) ? c.Since : null;
+        _completing.TryGetValue(AttemptKey.Of(jobId, attempt), out var c) ? c.Since : null;
 
     /// <summary>
     /// Whether this node followed the container until it exited, with its engine answering all along: then the exit
     /// happened a moment ago. Otherwise (found exited after a restart or an outage) Docker's own exit time is the one to
     /// record.
     /// </summary>
-    public bool ExitSeenLive(string jobId, int attempt) => _completing.TryGetValue(Key(jobId, attempt), out var c) && c.SeenLive;
+    public bool ExitSeenLive(string jobId, int attempt) => _completing.TryGetValue(AttemptKey.Of(jobId, attempt), out var c) && c.SeenLive;
 
     public int Count => _watches.Count;
 
@@ -52,7 +52,7 @@ public sealed class ContainerWatcher(
     /// </summary>
     public void Watch(string jobId, int attempt, string containerId, string endpoint, DateTimeOffset? deadline = null, bool live = true)
     {
-        var key = Key(jobId, attempt);
+        var key = AttemptKey.Of(jobId, attempt);
 
         // Registered before it starts, so that its own removal at the end cannot race the registration.
         // Tracked in _watches and awaited at shutdown; not fire-and-forget.
@@ -67,7 +67,7 @@ public sealed class ContainerWatcher(
     /// <summary>Completion has run for the attempt (whatever it decided): the attempt needs no more watching.</summary>
     public void Completed(string jobId, int attempt)
     {
-        _completing.TryRemove(Key(jobId, attempt), out _);
+        _completing.TryRemove(AttemptKey.Of(jobId, attempt), out _);
         capture.Forget(jobId, attempt);
     }
 
@@ -290,6 +290,4 @@ public sealed class ContainerWatcher(
             logger.WatchFailed(jobId, containerId, ex);
         }
     }
-
-    private static string Key(string jobId, int attempt) => $"{jobId}#{attempt}";
 }

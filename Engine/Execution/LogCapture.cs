@@ -40,7 +40,7 @@ public sealed class LogCapture(LogStore logs, IOptions<LogOptions> options, ILog
     /// </summary>
     public async Task<int> CaptureAsync(IContainerRuntime runtime, string jobId, int attempt, string containerId, bool follow, CancellationToken ct)
     {
-        var gate = _locks.GetOrAdd($"{jobId}#{attempt}", _ => new SemaphoreSlim(1, 1));
+        var gate = _locks.GetOrAdd(AttemptKey.Of(jobId, attempt), _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(ct);
         try
         {
@@ -65,7 +65,7 @@ public sealed class LogCapture(LogStore logs, IOptions<LogOptions> options, ILog
     }
 
     /// <summary>Forgets an attempt's lock once nothing more is read for it.</summary>
-    public void Forget(string jobId, int attempt) => _locks.TryRemove($"{jobId}#{attempt}", out _);
+    public void Forget(string jobId, int attempt) => _locks.TryRemove(AttemptKey.Of(jobId, attempt), out _);
 
     private async Task<int> CaptureOnceAsync(IContainerRuntime runtime, string jobId, int attempt, string containerId, bool follow, CancellationToken ct)
     {

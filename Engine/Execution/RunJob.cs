@@ -42,9 +42,7 @@ public sealed class RunJob(
     // once it is overdue (see StopOverdue), and not while one is under way.
     private readonly ConcurrentDictionary<string, DateTimeOffset> _stops = new(StringComparer.Ordinal);
 
-    private static string Key(string jobId, int attempt) => $"{jobId}#{attempt}";
-
-    public bool IsLaunching(string jobId, int attempt) => _launching.ContainsKey(Key(jobId, attempt));
+    public bool IsLaunching(string jobId, int attempt) => _launching.ContainsKey(AttemptKey.Of(jobId, attempt));
 
     /// <summary>
     /// Queues the stop of a RUNNING attempt whose job is flagged terminated. A queue that fails is logged, not thrown:
@@ -52,7 +50,7 @@ public sealed class RunJob(
     /// </summary>
     public void QueueStop(string jobId, int attempt)
     {
-        var key = Key(jobId, attempt);
+        var key = AttemptKey.Of(jobId, attempt);
         _stops[key] = time.GetUtcNow() + options.Value.StopGracePeriod + options.Value.ReconcileInterval;
         try
         {
@@ -67,13 +65,13 @@ public sealed class RunJob(
 
     /// <summary>Whether a terminated attempt still running has no stop of this node's under way that could yet take effect.</summary>
     public bool StopOverdue(string jobId, int attempt, DateTimeOffset now) =>
-        !_stops.TryGetValue(Key(jobId, attempt), out var due) || now >= due;
+        !_stops.TryGetValue(AttemptKey.Of(jobId, attempt), out var due) || now >= due;
 
     /// <summary>STARTING → RUNNING: pull the image if needed, create and start the attempt's container, watch it.</summary>
     [AutomaticRetry(Attempts = 8, DelaysInSeconds = [1, 2, 4, 8, 15, 30, 60, 60], OnAttemptsExceeded = AttemptsExceededAction.Delete)]
     public async Task LaunchAsync(string jobId, int attempt, CancellationToken ct)
     {
-        var key = Key(jobId, attempt);
+        var key = AttemptKey.Of(jobId, attempt);
         if (!_launching.TryAdd(key, 0))
         {
             return;
@@ -201,7 +199,7 @@ public sealed class RunJob(
             await runtimes.ForEndpoint(row.DockerEndpoint).StopAsync(containerId, options.Value.StopGracePeriod, ct);
         }
 
-        _stops.TryRemove(Key(jobId, attempt), out _);
+        _stops.TryRemove(AttemptKey.Of(jobId, attempt), out _);
     }
 
     /// <summary>

@@ -53,14 +53,15 @@ public class LogIntegrityTests(EngineHostFixture engine)
                 // where the stored copy first differs, where it starts again, and what each capture read and stored.
                 var lines = stored.Where(l => l.Stream == "stdout").ToList();
                 var restart = lines.FindIndex(1, l => l.Message == "1");
+                var docker = DockerSaid(dockerdLogAtStart);
                 var differs = Enumerable.Range(0, Math.Min(stdout.Count, expected.Count)).FirstOrDefault(i => stdout[i] != expected[i], -1);
                 Assert.Fail($"Job {job.Id}: {stdout.Count} stdout events stored, not {expected.Count}; attempts {job.Attempts.Count}; "
                     + $"distinct timestamps {lines.Select(l => l.Nanos).Distinct().Count()}; the output starts again at event {restart + 1}"
                     + (restart > 0 ? $" (ids {lines[restart - 1].Id} → {lines[restart].Id}, nanos {lines[restart - 1].Nanos} → {lines[restart].Nanos}, first line's {lines[0].Nanos})" : "")
                     + (differs >= 0 ? $"; first difference at event {differs + 1}: '{Head(stdout[differs])}' (id {lines[differs].Id}, nanos {lines[differs].Nanos}) where '{Head(expected[differs])}' was expected"
                         + (differs > 0 ? $", after id {lines[differs - 1].Id} nanos {lines[differs - 1].Nanos}" : "") : "")
-                    + $"; stderr {stored.Count(l => l.Stream == "stderr")}; {DockerSaid(dockerdLogAtStart)}.{Environment.NewLine}{engine.LogAbout(job.Id)}"
-                    + $"{Environment.NewLine}(Job {job.Id}: {stdout.Count} stdout events stored, not {expected.Count}; {DockerSaid(dockerdLogAtStart)}.)");
+                    + $"; stderr {stored.Count(l => l.Stream == "stderr")}; {docker}.{Environment.NewLine}{engine.LogAbout(job.Id)}"
+                    + $"{Environment.NewLine}(Job {job.Id}: {stdout.Count} stdout events stored, not {expected.Count}; {docker}.)");
             }
 
             for (var i = 0; i < expected.Count; i++)

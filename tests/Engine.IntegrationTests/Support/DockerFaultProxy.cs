@@ -25,7 +25,8 @@ public sealed class DockerFaultProxy : IAsyncDisposable
     private int _nextRelay;
     private int _cutAfterBytes;
     private System.Text.RegularExpressions.Regex? _loseAnswerTo;
-    private (System.Text.RegularExpressions.Regex RequestLine, byte[] Answer)? _answerOnce;
+    private System.Text.RegularExpressions.Regex? _answerOnceTo;
+    private byte[] _answer = [];
 
     public DockerFaultProxy(string socketPath)
     {
@@ -125,7 +126,8 @@ public sealed class DockerFaultProxy : IAsyncDisposable
             $"HTTP/1.1 {status} {(HttpStatusCode)status}\r\nContent-Type: application/json\r\nContent-Length: {content.Length}\r\nConnection: close\r\n\r\n");
         lock (_gate)
         {
-            _answerOnce = (new System.Text.RegularExpressions.Regex(requestLine, System.Text.RegularExpressions.RegexOptions.CultureInvariant), [.. head, .. content]);
+            _answerOnceTo = new System.Text.RegularExpressions.Regex(requestLine, System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+            _answer = [.. head, .. content];
         }
     }
 
@@ -134,14 +136,7 @@ public sealed class DockerFaultProxy : IAsyncDisposable
     {
         lock (_gate)
         {
-            if (_answerOnce is not { } once || !once.RequestLine.IsMatch(System.Text.Encoding.ASCII.GetString(bytes)))
-            {
-                return null;
-            }
-
-            Faults++;
-            _answerOnce = null;
-            return once.Answer;
+            return TakeOnce(ref _answerOnceTo, bytes) ? _answer : null;
         }
     }
 
@@ -150,15 +145,21 @@ public sealed class DockerFaultProxy : IAsyncDisposable
     {
         lock (_gate)
         {
-            if (_loseAnswerTo is null || !_loseAnswerTo.IsMatch(System.Text.Encoding.ASCII.GetString(bytes)))
-            {
-                return false;
-            }
-
-            Faults++;
-            _loseAnswerTo = null;
-            return true;
+            return TakeOnce(ref _loseAnswerTo, bytes);
         }
+    }
+
+    /// <summary>Whether a one-time <paramref name="rule"/> matches the request in <paramref name="bytes"/>; it is used up if so. Under the gate.</summary>
+    private bool TakeOnce(ref System.Text.RegularExpressions.Regex? rule, ReadOnlySpan<byte> bytes)
+    {
+        if (rule is null || !rule.IsMatch(System.Text.Encoding.ASCII.GetString(bytes)))
+        {
+            return false;
+        }
+
+        Faults++;
+        rule = null;
+        return true;
     }
 
     public async ValueTask DisposeAsync()
