@@ -8,6 +8,7 @@ using BatchPortal.Engine.Storage;
 using Hangfire;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -44,7 +45,12 @@ public static class EngineServiceCollectionExtensions
 
             // Interceptors registered in the container join the engine's own (tests inject database faults this way).
             options.UseSqlite(connection.ToString())
-                .AddInterceptors([new SqliteConnectionSettings(connection.DefaultTimeout * 1000), .. sp.GetServices<IInterceptor>()]);
+                .AddInterceptors(
+                [
+                    new SqliteConnectionSettings(connection.DefaultTimeout * 1000),
+                    new SqliteWriteGate(TimeSpan.FromSeconds(connection.DefaultTimeout), sp.GetRequiredService<ILoggerFactory>().CreateLogger<SqliteWriteGate>()),
+                    .. sp.GetServices<IInterceptor>(),
+                ]);
         });
 
         // Hosted services start in registration order: the schema exists before anything reads it.
@@ -73,6 +79,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<ComputeEnvironmentService>();
         services.AddSingleton<JobQueueService>();
         services.AddSingleton<JobDefinitionService>();
+        services.AddSingleton<SubmitCatalog>();
         services.AddSingleton<JobService>();
         services.AddSingleton<TagService>();
 

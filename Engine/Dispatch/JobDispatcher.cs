@@ -43,8 +43,9 @@ public sealed class JobDispatcher(
     }
 
     /// <summary>
-    /// SUBMITTED jobs move on: a job that waits for others becomes PENDING, an array parent that waits for nothing makes
-    /// its children, and the rest become RUNNABLE together, in one transaction.
+    /// SUBMITTED jobs move on: an array parent that waits for nothing makes its children, and the rest become RUNNABLE
+    /// together, in one transaction. A job that waits for others is written PENDING by its submission (JobSubmissions);
+    /// one stored SUBMITTED before that, by an earlier version, becomes PENDING here.
     /// </summary>
     private async Task<bool> PromoteSubmittedAsync(CancellationToken ct)
     {

@@ -193,7 +193,10 @@ public sealed class Job
     /// <summary>A move to <paramref name="to"/> ends the job.</summary>
     internal static bool SetsStoppedAt(JobStatus to) => to.IsFinal();
 
-    /// <summary>An array child starts life RUNNABLE, or PENDING when it waits for a sibling or another array's child.</summary>
+    /// <summary>
+    /// Where a job starts: a new job SUBMITTED, or PENDING when it already waits for another; an array child RUNNABLE, or
+    /// PENDING when it waits for a sibling or another array's child.
+    /// </summary>
     internal void StartAs(JobStatus status, DateTimeOffset now)
     {
         Status = status;

@@ -57,7 +57,7 @@ public sealed record SubmissionOrigin(string ScheduleName, DateTimeOffset FireTi
 
 /// <summary>Submit, cancel and terminate: what a caller does to jobs. The dispatcher and the runner do the rest.</summary>
 public sealed partial class JobService(
-    IDbContextFactory<BatchDbContext> dbFactory,
+    SubmitCatalog catalog,
     JobQueries jobs,
     JobSubmissions submissions,
     JobStateMachine stateMachine,
@@ -71,10 +71,34 @@ public sealed partial class JobService(
     public const string NToN = "N_TO_N";
     public const string Sequential = "SEQUENTIAL";
 
+    // A submission whose queue or definition changed under it is checked again; a third change in a row is answered.
+    private const int MaxSubmitAttempts = 3;
+
     public Task<Result<Job>> SubmitAsync(SubmitJobRequest r, CancellationToken ct = default) => SubmitAsync(r, null, ct);
 
     /// <summary>Submits a job; a schedule passes where it came from, and a second submission for one fire time is refused.</summary>
     public async Task<Result<Job>> SubmitAsync(SubmitJobRequest r, SubmissionOrigin? origin, CancellationToken ct = default)
+    {
+        // The queue and the definition come from the catalog, which may be behind the database; the write checks them, and
+        // a job whose queue or definition changed meanwhile is checked again against what is stored now.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await SubmitOnceAsync(r, origin, ct);
+            }
+            catch (SubmissionBasisChangedException) when (attempt < MaxSubmitAttempts)
+            {
+                catalog.Forget();
+            }
+            catch (SubmissionBasisChangedException)
+            {
+                return new ResourceConflict($"Job queue {r.JobQueue} or job definition {r.JobDefinition} kept changing while the job was submitted; submit it again.");
+            }
+        }
+    }
+
+    private async Task<Result<Job>> SubmitOnceAsync(SubmitJobRequest r, SubmissionOrigin? origin, CancellationToken ct)
     {
         var errors = new List<FieldError>();
         if (Names.CheckJobName(r.JobName) is { } nameError)
@@ -99,8 +123,8 @@ public sealed partial class JobService(
         JobDefinitionService.ValidateTimeout(r.Timeout, errors);
         ComputeEnvironmentService.ValidateTags(r.Tags, errors);
 
-        // The queue and the job definition are read through one context: a submission is on the API's hot path.
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        // Taken before the queue and the definition are: the write compares it (SubmitCatalog says why).
+        var catalogToken = await catalog.TokenAsync(ct);
         JobQueue? queue = null;
         if (string.IsNullOrWhiteSpace(r.JobQueue))
         {
@@ -108,8 +132,7 @@ public sealed partial class JobService(
         }
         else
         {
-            var queueName = Arns.NameFrom(r.JobQueue, "job-queue");
-            queue = await db.JobQueues.AsNoTracking().FirstOrDefaultAsync(q => q.Name == queueName, ct);
+            queue = await catalog.QueueAsync(Arns.NameFrom(r.JobQueue, "job-queue"), ct);
             if (queue is null)
             {
                 errors.Add(new("jobQueue", $"Job queue {r.JobQueue} does not exist."));
@@ -126,10 +149,8 @@ public sealed partial class JobService(
             errors.Add(new("arrayProperties.size", $"Array size must be from {MinArraySize} to {MaxArraySize}, not {arraySize?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "missing"}."));
         }
 
-        var edges = await CheckDependenciesAsync(r.DependsOn ?? [], arraySize, errors, ct);
-
         JobDefinition? definition = null;
-        var resolved = await JobDefinitionService.ResolveAsync(db, r.JobDefinition, ct);
+        var resolved = await catalog.DefinitionAsync(r.JobDefinition, ct);
         if (!resolved.IsSuccess)
         {
             errors.Add(new("jobDefinition", resolved.Error!.Message));
@@ -143,6 +164,7 @@ public sealed partial class JobService(
             definition = resolved.Value;
         }
 
+        var edges = await CheckDependenciesAsync(r.DependsOn ?? [], arraySize, errors, ct);
         if (errors.Count > 0)
         {
             return new ValidationFailed(errors);
@@ -175,9 +197,10 @@ public sealed partial class JobService(
             ScheduleName = origin?.ScheduleName,
             ScheduledFireTime = origin?.FireTime,
         };
+        var basis = new SubmissionBasis(catalogToken);
         try
         {
-            await submissions.AddAsync(job, [.. edges.Select(d => new JobDependencyEdge { JobId = job.Id, DependsOnJobId = d })], ct);
+            await submissions.AddAsync(job, [.. edges.Select(d => new JobDependencyEdge { JobId = job.Id, DependsOnJobId = d })], basis, ct);
         }
         catch (DbUpdateException) when (origin is not null)
         {
@@ -185,8 +208,8 @@ public sealed partial class JobService(
         }
         catch (DependencyGoneException gone)
         {
-            // Checked above, then purged by retention before the job was written: the answer is the same as for a job
-            // that never existed.
+            // Not read before the write (see CheckDependenciesAsync), or read and then purged by retention: the answer is
+            // the same as for a job that never existed.
             var i = (r.DependsOn ?? []).FindIndex(d => d.JobId is not null && Arns.NameFrom(d.JobId, "job") == gone.DependencyId);
             return new ValidationFailed($"dependsOn[{Math.Max(0, i)}].jobId", $"Job {gone.DependencyId} does not exist.");
         }
@@ -212,8 +235,11 @@ public sealed partial class JobService(
             return direct;
         }
 
+        // Only an N_TO_N edge needs its target's array size. Whether a plain dependency exists is checked where it must
+        // be anyway, in the write (DependencyGoneException): read here only to list it with the request's other errors.
         var named = dependsOn.Where(d => !string.IsNullOrWhiteSpace(d.JobId)).Select(d => Arns.NameFrom(d.JobId!, "job")).Distinct(StringComparer.Ordinal).ToList();
-        var known = await jobs.ArraySizesAsync(named, ct);
+        var readSizes = errors.Count > 0 || dependsOn.Any(d => string.Equals(d.Type, NToN, StringComparison.OrdinalIgnoreCase));
+        IReadOnlyDictionary<string, int?> known = readSizes ? await jobs.ArraySizesAsync(named, ct) : named.ToDictionary(id => id, _ => (int?)null, StringComparer.Ordinal);
         foreach (var (dep, i) in dependsOn.Select((d, i) => (d, i)))
         {
             var field = $"dependsOn[{i}]";

@@ -8,8 +8,17 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace BatchPortal.Engine.Storage;
 
-public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : DbContext(options)
+public sealed class BatchDbContext : DbContext
 {
+    public BatchDbContext(DbContextOptions<BatchDbContext> options)
+        : base(options)
+    {
+        // Every SaveChanges in a transaction, also a single statement's: on SQLite a transaction takes its turn at the
+        // write lock in order (SqliteWriteGate), and a bare statement would wait for the lock by sleeping and trying
+        // again, behind writers that never leave a gap. Kept by the context pool for every context it hands out.
+        Database.AutoTransactionBehavior = AutoTransactionBehavior.Always;
+    }
+
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
@@ -35,28 +44,65 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
 
     public DbSet<EngineSetting> EngineSettings => Set<EngineSetting>();
 
+    /// <summary>
+    /// The setting that changes, to a new random value, with every change of a job queue or a job definition (tags
+    /// included), in the transaction that makes it. A submission that read it before it resolved its queue and its
+    /// definition, and finds it unchanged in its write, was checked against what is stored (see <c>SubmitCatalog</c>).
+    /// Random rather than counted: two changes at once, on any database, cannot leave it as one of them found it.
+    /// </summary>
+    public const string CatalogTokenName = "catalog-token";
+
     public override int SaveChanges(bool acceptAllChangesOnSuccess)
     {
-        BumpVersions();
+        if (BumpVersions())
+        {
+            SetCatalogToken(EngineSettings.Find(CatalogTokenName));
+        }
+
         return base.SaveChanges(acceptAllChangesOnSuccess);
     }
 
-    public override Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
-        BumpVersions();
-        return base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        if (BumpVersions())
+        {
+            SetCatalogToken(await EngineSettings.FindAsync([CatalogTokenName], cancellationToken));
+        }
+
+        return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
     }
 
-    /// <summary>Every modified resource moves its version; the concurrency token makes the UPDATE match the version read.</summary>
-    private void BumpVersions()
+    /// <summary>
+    /// Every modified resource moves its version; the concurrency token makes the UPDATE match the version read. Returns
+    /// whether a job queue or a job definition is added, changed or removed.
+    /// </summary>
+    private bool BumpVersions()
     {
         // (Writers that turn automatic change detection off write jobs and logs, never resources.)
+        var catalogChanged = false;
         foreach (var entry in ChangeTracker.Entries<IVersioned>())
         {
             if (entry.State == EntityState.Modified)
             {
                 entry.Entity.Version++;
             }
+
+            catalogChanged |= entry.Entity is JobQueue or JobDefinition && entry.State is EntityState.Added or EntityState.Modified or EntityState.Deleted;
+        }
+
+        return catalogChanged;
+    }
+
+    private void SetCatalogToken(EngineSetting? setting)
+    {
+        var token = Guid.NewGuid().ToString("N");
+        if (setting is null)
+        {
+            EngineSettings.Add(new EngineSetting { Name = CatalogTokenName, Value = token });
+        }
+        else
+        {
+            setting.Value = token;
         }
     }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Notifications;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 
 namespace BatchPortal.Engine.Storage;
 
@@ -13,13 +14,26 @@ public sealed class DependencyGoneException(string jobId, string dependencyId)
 }
 
 /// <summary>
+/// A job queue or a job definition changed between a submission's check and its write (a newer revision of a definition
+/// named without one included): the caller checks the submission again against what is stored.
+/// </summary>
+public sealed class SubmissionBasisChangedException(string jobId)
+    : Exception($"The job queue or job definition of job {jobId} changed while it was submitted.");
+
+/// <summary>
+/// What a new job was checked against: the catalog token (<see cref="BatchDbContext.CatalogTokenName"/>) read before its
+/// queue and its definition were, null when no queue or definition was ever changed.
+/// </summary>
+public sealed record SubmissionBasis(string? CatalogToken);
+
+/// <summary>
 /// Writes new jobs. Submissions that arrive together are written together (group commit): the caller that finds no write
 /// under way writes every queued job in one transaction while the others wait for theirs. One insert touches a page of the
 /// table and of each of its indexes; a transaction per job wrote those pages once per job, a batch writes them once. A
 /// batch that fails is written again job by job, so each caller gets its own job's outcome (a schedule's duplicate fire
 /// time, a dependency that is gone).
 /// </summary>
-public sealed class JobSubmissions(IDbContextFactory<BatchDbContext> dbFactory, IEnumerable<IJobTransitionObserver> observers)
+public sealed class JobSubmissions(IDbContextFactory<BatchDbContext> dbFactory, IEnumerable<IJobTransitionObserver> observers, ILogger<JobSubmissions> logger)
 {
     private const int MaxInsertBatch = 256;
     private readonly IJobTransitionObserver[] _observers = [.. observers];
@@ -30,14 +44,16 @@ public sealed class JobSubmissions(IDbContextFactory<BatchDbContext> dbFactory, 
     internal Func<Task>? BeforeWrite { get; set; }
 
     /// <summary>
-    /// Stores a new job with its dependency edges and first history row, then hands it to the observers. How many of
-    /// its dependencies it waits for is counted inside the write, so that none can finish unseen in between; a dependency
-    /// that no longer exists fails the submission with <see cref="DependencyGoneException"/>.
+    /// Stores a new job with its dependency edges and history (SUBMITTED, and PENDING when it waits), then hands it to the
+    /// observers. How many of its dependencies it waits for is counted inside the write, so that none can finish unseen in
+    /// between; a dependency that no longer exists fails the submission with <see cref="DependencyGoneException"/>. With a
+    /// <paramref name="basis"/>, the job is written only if its queue and definition are still as the submission read
+    /// them; otherwise <see cref="SubmissionBasisChangedException"/>.
     /// </summary>
-    public async Task AddAsync(Job job, IReadOnlyList<JobDependencyEdge>? edges = null, CancellationToken ct = default)
+    public async Task AddAsync(Job job, IReadOnlyList<JobDependencyEdge>? edges = null, SubmissionBasis? basis = null, CancellationToken ct = default)
     {
         ct.ThrowIfCancellationRequested();
-        var pending = new PendingInsert(job, edges ?? []);
+        var pending = new PendingInsert(job, edges ?? [], basis);
         _inserts.Enqueue(pending);
 
         // Re-checked after the release: a job queued while the last writer finished is not left behind.
@@ -58,10 +74,16 @@ public sealed class JobSubmissions(IDbContextFactory<BatchDbContext> dbFactory, 
 
         // Once queued the job is written whatever the caller does meanwhile, as a request that reached AWS may succeed.
         await pending.Done.Task;
-        var change = new JobStatusChanged(job.Id, job.Name, job.QueueName, job.Status, null, job.StatusReason, job.CreatedAt);
+        List<JobStatusChanged> changes = [new(job.Id, job.Name, job.QueueName, JobStatus.Submitted, null, null, job.CreatedAt)];
+        if (job.Status == JobStatus.Pending)
+        {
+            logger.Transitioned(job.Id, job.Name, JobStatus.Submitted, JobStatus.Pending, null);
+            changes.Add(new(job.Id, job.Name, job.QueueName, JobStatus.Pending, JobStatus.Submitted, null, job.CreatedAt));
+        }
+
         foreach (var observer in _observers)
         {
-            await observer.OnAppliedAsync([change]);
+            await observer.OnAppliedAsync(changes);
         }
     }
 
@@ -91,8 +113,15 @@ public sealed class JobSubmissions(IDbContextFactory<BatchDbContext> dbFactory, 
             await using var tx = await db.Database.BeginTransactionAsync();
 
             var targets = await TargetsAsync(db, batch);
+            var changed = await ChangedBasesAsync(db, batch);
             foreach (var one in batch)
             {
+                if (changed.Contains(one))
+                {
+                    one.Done.TrySetException(new SubmissionBasisChangedException(one.Job.Id));
+                    continue;
+                }
+
                 if (Count(one, targets) is { } gone)
                 {
                     one.Done.TrySetException(gone);
@@ -101,7 +130,12 @@ public sealed class JobSubmissions(IDbContextFactory<BatchDbContext> dbFactory, 
 
                 db.Jobs.Add(one.Job);
                 db.JobDependencyEdges.AddRange(one.Edges);
-                db.JobStatusChanges.Add(new JobStatusChange { JobId = one.Job.Id, To = one.Job.Status, At = one.Job.CreatedAt });
+                db.JobStatusChanges.Add(new JobStatusChange { JobId = one.Job.Id, To = JobStatus.Submitted, At = one.Job.CreatedAt });
+                if (one.Job.Status == JobStatus.Pending)
+                {
+                    db.JobStatusChanges.Add(new JobStatusChange { JobId = one.Job.Id, From = JobStatus.Submitted, To = JobStatus.Pending, At = one.Job.CreatedAt });
+                }
+
                 written.Add(one);
             }
 
@@ -116,6 +150,7 @@ public sealed class JobSubmissions(IDbContextFactory<BatchDbContext> dbFactory, 
                 one.Job.Seq = 0; // in case the failed batch handed out a key before it rolled back
                 one.Job.WaitsFor = 0;
                 one.Job.WaitFailed = false;
+                one.Job.StartAs(JobStatus.Submitted, one.Job.CreatedAt);
                 await WriteAsync([one]);
             }
 
@@ -153,7 +188,30 @@ public sealed class JobSubmissions(IDbContextFactory<BatchDbContext> dbFactory, 
         return statuses;
     }
 
-    /// <summary>Counts what the job waits for; returns the error when a dependency is gone.</summary>
+    /// <summary>
+    /// The submissions whose queue or definition may have changed since they read them: the catalog token moved. One
+    /// read of one row per batch.
+    /// </summary>
+    private static async Task<HashSet<PendingInsert>> ChangedBasesAsync(BatchDbContext db, List<PendingInsert> batch)
+    {
+        var changed = new HashSet<PendingInsert>();
+        if (batch.All(b => b.Basis is null))
+        {
+            return changed;
+        }
+
+        var token = await db.EngineSettings.AsNoTracking()
+            .Where(s => s.Name == BatchDbContext.CatalogTokenName)
+            .Select(s => s.Value)
+            .FirstOrDefaultAsync();
+        changed.UnionWith(batch.Where(b => b.Basis is { } basis && basis.CatalogToken != token));
+        return changed;
+    }
+
+    /// <summary>
+    /// Counts what the job waits for, and so where it starts: PENDING when it waits (or a dependency already failed),
+    /// SUBMITTED otherwise, for the dispatcher to make RUNNABLE or spawn. Returns the error when a dependency is gone.
+    /// </summary>
     private static DependencyGoneException? Count(PendingInsert one, Dictionary<string, JobStatus> targets)
     {
         one.Job.WaitsFor = 0;
@@ -175,13 +233,16 @@ public sealed class JobSubmissions(IDbContextFactory<BatchDbContext> dbFactory, 
             }
         }
 
+        // A job that waits is written PENDING at once, with both history rows, as the dispatcher would have moved it on
+        // its next pass: that second write of every dependent took the write lock the submissions needed.
+        one.Job.StartAs(one.Job.WaitsFor > 0 || one.Job.WaitFailed ? JobStatus.Pending : JobStatus.Submitted, one.Job.CreatedAt);
         return null;
     }
 
-    private sealed record PendingInsert(Job Job, IReadOnlyList<JobDependencyEdge> Edges, TaskCompletionSource Done)
+    private sealed record PendingInsert(Job Job, IReadOnlyList<JobDependencyEdge> Edges, SubmissionBasis? Basis, TaskCompletionSource Done)
     {
-        public PendingInsert(Job job, IReadOnlyList<JobDependencyEdge> edges)
-            : this(job, edges, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously))
+        public PendingInsert(Job job, IReadOnlyList<JobDependencyEdge> edges, SubmissionBasis? basis)
+            : this(job, edges, basis, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously))
         {
         }
     }

@@ -153,4 +153,29 @@ public class JobStoreBatchTests
         Assert.Equal((JobStatus.Submitted, (string?)null), ((await engine.GetJobAsync("d")).Status, (await engine.GetJobAsync("d")).StatusReason));
         Assert.Equal(["a", "c"], seen.Select(c => c.JobId).Order());
     }
+
+    [Fact]
+    public async Task AddAsync_WritesAJobThatWaits_Pending_WithBothHistoryRowsAndBothChangesPublished()
+    {
+        // A dependent was written SUBMITTED and moved to PENDING by the next dispatch pass: a second write of every
+        // dependent, which under load took the write lock the submissions needed. It starts PENDING now.
+        await using var engine = await EngineHarness.CreateAsync();
+        await engine.Submissions.AddAsync(NewJob("upstream"));
+        var seen = Record(engine);
+
+        await engine.Submissions.AddAsync(NewJob("waits"), [new JobDependencyEdge { JobId = "waits", DependsOnJobId = "upstream" }]);
+        await engine.Submissions.AddAsync(NewJob("free"));
+
+        var waits = await engine.GetJobAsync("waits");
+        Assert.Equal((JobStatus.Pending, 1), (waits.Status, waits.WaitsFor));
+        Assert.Equal(JobStatus.Submitted, (await engine.GetJobAsync("free")).Status);
+        await using var db = await engine.Get<IDbContextFactory<BatchDbContext>>().CreateDbContextAsync();
+        var history = await db.JobStatusChanges.Where(h => h.JobId == "waits").OrderBy(h => h.Id).Select(h => new { h.From, h.To, h.At }).ToListAsync();
+        Assert.Equal(
+            [((JobStatus?)null, JobStatus.Submitted, EngineHarness.Epoch), (JobStatus.Submitted, JobStatus.Pending, EngineHarness.Epoch)],
+            history.Select(h => (h.From, h.To, h.At)));
+        Assert.Equal(
+            [("waits", (JobStatus?)null, JobStatus.Submitted), ("waits", JobStatus.Submitted, JobStatus.Pending), ("free", null, JobStatus.Submitted)],
+            seen.Select(c => (c.JobId, c.PreviousStatus, c.Status)));
+    }
 }
