@@ -1,6 +1,7 @@
 using BatchPortal.Engine;
 using BatchPortal.Engine.Notifications;
 using BatchPortal.Portal;
+using BatchPortal.Portal.Access;
 using BatchPortal.Portal.Api;
 using BatchPortal.Portal.Components;
 using MudBlazor.Services;
@@ -12,23 +13,37 @@ using MudBlazor.Services;
 // command-line argument (--hostBuilder:reloadConfigOnChange=true) still overrides it.
 var builder = WebApplication.CreateBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args]);
 
+// Requests must name one of these hosts (ASP.NET Core's host filter; more in appsettings.json's AllowedHosts), plus the
+// addresses the portal listens on (ListenHosts): a foreign name pointed at this machine (DNS rebinding) is refused.
+if (string.IsNullOrWhiteSpace(builder.Configuration["AllowedHosts"]))
+{
+    builder.Configuration["AllowedHosts"] = "localhost;127.0.0.1;[::1]";
+}
+
 // Serve _content/* (MudBlazor) from the build output in every environment, not only Development.
 builder.WebHost.UseStaticWebAssets();
 
 builder.AddBatchEngine();
 builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<ApiOptions>, ApiOptionsValidation>();
+builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section)
+    .Validate(o => o.Mode == AuthMode.None, "Auth:Mode Local and Oidc (sign-in with users and roles) are not in this version yet; Auth:Mode must be None, and the portal then listens only on loopback addresses.")
+    .ValidateOnStart();
+builder.Services.AddSingleton<Microsoft.Extensions.Options.IPostConfigureOptions<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>, ListenHosts>();
 builder.Services.AddMudServices();
 builder.Services.AddSingleton<BatchPortal.Portal.Components.Pages.Dashboard.SampleSetup>();
 builder.Services.AddSingleton<BatchPortal.Portal.Components.Shared.SharedReads>();
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
 
 var app = builder.Build();
+app.UseListenGuard();
 
 if (!app.Environment.IsDevelopment())
 {
     app.UseExceptionHandler("/Error", createScopeForErrors: true);
 }
 
+app.UseApiRequestGuard();
 app.UseSigV4();
 app.UseLogsApi();
 app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);

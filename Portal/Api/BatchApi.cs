@@ -1,47 +1,50 @@
 using System.Collections.Frozen;
+using BatchPortal.Engine.Access;
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Jobs;
 using BatchPortal.Engine.Resources;
+using BatchPortal.Portal.Access;
 
 namespace BatchPortal.Portal.Api;
 
 /// <summary>
 /// The AWS Batch API (REST-JSON, 2016-08-10) at <c>/v1</c>: <c>POST /v1/&lt;operation&gt;</c> with a JSON body, and the tag
-/// routes <c>/v1/tags/{resourceArn}</c>. Any credentials are accepted. Every client mistake is HTTP 400 ClientException.
+/// routes <c>/v1/tags/{resourceArn}</c>. Every client mistake is HTTP 400 ClientException; an operation the caller's
+/// role does not hold is 403 AccessDeniedException (<see cref="AccessPolicy"/>).
 /// </summary>
 internal static class BatchApi
 {
     /// <summary>
-    /// Every operation, once: its name, the request type its body binds to, AWS's body limit, the members it refuses
-    /// rather than drops, and its handler. Reading the body, binding it and answering a bad one happen here, for all.
+    /// Every operation, once: its name, the permission it takes, the request type its body binds to, AWS's body limit,
+    /// the members it refuses rather than drops, and its handler. Reading the body, binding it and answering a bad one happen here, for all.
     /// </summary>
     private static readonly FrozenDictionary<string, AwsOperation> Operations = new AwsOperation[]
     {
-        AwsOperation.Of<CreateComputeEnvironmentRequest>("CreateComputeEnvironment", ComputeEnvironmentsApi.CreateAsync),
-        AwsOperation.Of<UpdateComputeEnvironmentRequest>("UpdateComputeEnvironment", ComputeEnvironmentsApi.UpdateAsync),
-        AwsOperation.Of<ComputeEnvironmentsApi.DeleteRequest>("DeleteComputeEnvironment", ComputeEnvironmentsApi.DeleteAsync),
-        AwsOperation.Of<ComputeEnvironmentsApi.DescribeRequest>("DescribeComputeEnvironments", ComputeEnvironmentsApi.DescribeAsync),
-        AwsOperation.Of<CreateJobQueueRequest>("CreateJobQueue", JobQueuesApi.CreateAsync),
-        AwsOperation.Of<UpdateJobQueueRequest>("UpdateJobQueue", JobQueuesApi.UpdateAsync),
-        AwsOperation.Of<JobQueuesApi.QueueRequest>("DeleteJobQueue", JobQueuesApi.DeleteAsync),
-        AwsOperation.Of<JobQueuesApi.DescribeRequest>("DescribeJobQueues", JobQueuesApi.DescribeAsync),
-        AwsOperation.Of<JobQueuesApi.QueueRequest>("GetJobQueueSnapshot", JobQueuesApi.SnapshotAsync),
-        AwsOperation.Of<RegisterJobDefinitionRequest>("RegisterJobDefinition", JobDefinitionsApi.RegisterAsync, 24 * 1024) with
+        AwsOperation.Of<CreateComputeEnvironmentRequest>("CreateComputeEnvironment", Permission.ManageComputeEnvironments, ComputeEnvironmentsApi.CreateAsync),
+        AwsOperation.Of<UpdateComputeEnvironmentRequest>("UpdateComputeEnvironment", Permission.ManageComputeEnvironments, ComputeEnvironmentsApi.UpdateAsync),
+        AwsOperation.Of<ComputeEnvironmentsApi.DeleteRequest>("DeleteComputeEnvironment", Permission.ManageComputeEnvironments, ComputeEnvironmentsApi.DeleteAsync),
+        AwsOperation.Of<ComputeEnvironmentsApi.DescribeRequest>("DescribeComputeEnvironments", Permission.Read, ComputeEnvironmentsApi.DescribeAsync),
+        AwsOperation.Of<CreateJobQueueRequest>("CreateJobQueue", Permission.ManageJobQueues, JobQueuesApi.CreateAsync),
+        AwsOperation.Of<UpdateJobQueueRequest>("UpdateJobQueue", Permission.ManageJobQueues, JobQueuesApi.UpdateAsync),
+        AwsOperation.Of<JobQueuesApi.QueueRequest>("DeleteJobQueue", Permission.ManageJobQueues, JobQueuesApi.DeleteAsync),
+        AwsOperation.Of<JobQueuesApi.DescribeRequest>("DescribeJobQueues", Permission.Read, JobQueuesApi.DescribeAsync),
+        AwsOperation.Of<JobQueuesApi.QueueRequest>("GetJobQueueSnapshot", Permission.Read, JobQueuesApi.SnapshotAsync),
+        AwsOperation.Of<RegisterJobDefinitionRequest>("RegisterJobDefinition", Permission.RegisterJobDefinition, JobDefinitionsApi.RegisterAsync, 24 * 1024) with
         {
             Unsupported = ["nodeProperties", "eksProperties", "ecsProperties", "consumableResourceProperties"],
             UnsupportedHint = "register a container job definition with containerProperties",
         },
-        AwsOperation.Of<JobDefinitionsApi.DeregisterRequest>("DeregisterJobDefinition", JobDefinitionsApi.DeregisterAsync),
-        AwsOperation.Of<JobDefinitionsApi.DescribeRequest>("DescribeJobDefinitions", JobDefinitionsApi.DescribeAsync),
-        AwsOperation.Of<SubmitJobRequest>("SubmitJob", JobsApi.SubmitAsync, 30 * 1024) with
+        AwsOperation.Of<JobDefinitionsApi.DeregisterRequest>("DeregisterJobDefinition", Permission.DeregisterJobDefinition, JobDefinitionsApi.DeregisterAsync),
+        AwsOperation.Of<JobDefinitionsApi.DescribeRequest>("DescribeJobDefinitions", Permission.Read, JobDefinitionsApi.DescribeAsync),
+        AwsOperation.Of<SubmitJobRequest>("SubmitJob", Permission.SubmitJob, JobsApi.SubmitAsync, 30 * 1024) with
         {
             Unsupported = ["nodeOverrides", "eksPropertiesOverride", "ecsPropertiesOverride", "consumableResourcePropertiesOverride", "shareIdentifier"],
             UnsupportedHint = "it is not supported yet",
         },
-        AwsOperation.Of<JobsApi.DescribeRequest>("DescribeJobs", JobsApi.DescribeAsync),
-        AwsOperation.Of<JobsApi.ListRequest>("ListJobs", JobsApi.ListAsync),
-        AwsOperation.Of<JobsApi.StopRequest>("CancelJob", JobsApi.CancelAsync),
-        AwsOperation.Of<JobsApi.StopRequest>("TerminateJob", JobsApi.TerminateAsync),
+        AwsOperation.Of<JobsApi.DescribeRequest>("DescribeJobs", Permission.Read, JobsApi.DescribeAsync),
+        AwsOperation.Of<JobsApi.ListRequest>("ListJobs", Permission.Read, JobsApi.ListAsync),
+        AwsOperation.Of<JobsApi.StopRequest>("CancelJob", Permission.StopJob, JobsApi.CancelAsync),
+        AwsOperation.Of<JobsApi.StopRequest>("TerminateJob", Permission.StopJob, JobsApi.TerminateAsync),
     }.ToFrozenDictionary(o => o.Name.ToLowerInvariant(), StringComparer.OrdinalIgnoreCase);
 
     public static WebApplication MapBatchApi(this WebApplication app)
@@ -84,12 +87,24 @@ internal static class BatchApi
     public static IResult Reply<T>(Result<T> result, Func<T, object> body) =>
         result.Error is { } error ? AwsErrorResult.From(error) : new AwsOkResult(body(result.Value!));
 
+    /// <summary>403 AccessDeniedException, AWS's shape, when the caller's role does not hold <paramref name="permission"/>.</summary>
+    public static AwsErrorResult? Denied(this HttpContext http, Permission permission, string operation)
+    {
+        var caller = http.Caller();
+        return AccessPolicy.Allows(caller.Role, permission)
+            ? null
+            : new AwsErrorResult(
+                StatusCodes.Status403Forbidden,
+                "AccessDeniedException",
+                $"User: {caller.Name} ({caller.Role}) is not authorized to perform: batch:{operation}; it takes the {AccessPolicy.LeastRoleFor(permission)} role.");
+    }
+
     public static T Service<T>(this HttpContext http)
         where T : notnull => http.RequestServices.GetRequiredService<T>();
 }
 
-/// <summary>One AWS Batch operation of the table: how its request is read and bound, and what handles it.</summary>
-internal sealed record AwsOperation(string Name, int BodyLimit, Func<HttpContext, AwsRequest, Task<IResult>> Handle)
+/// <summary>One AWS Batch operation of the table: who may call it, how its request is read and bound, and what handles it.</summary>
+internal sealed record AwsOperation(string Name, Permission Permission, int BodyLimit, Func<HttpContext, AwsRequest, Task<IResult>> Handle)
 {
     public const int DefaultBodyLimit = 256 * 1024;
 
@@ -99,9 +114,9 @@ internal sealed record AwsOperation(string Name, int BodyLimit, Func<HttpContext
     /// <summary>What the refusal adds, after the member's name.</summary>
     public string UnsupportedHint { get; init; } = "it is not supported";
 
-    public static AwsOperation Of<TRequest>(string name, Func<HttpContext, TRequest, Task<IResult>> handle, int bodyLimit = DefaultBodyLimit)
+    public static AwsOperation Of<TRequest>(string name, Permission permission, Func<HttpContext, TRequest, Task<IResult>> handle, int bodyLimit = DefaultBodyLimit)
         where TRequest : new() =>
-        new(name, bodyLimit, async (http, request) =>
+        new(name, permission, bodyLimit, async (http, request) =>
         {
             var bound = request.Bind<TRequest>();
             return bound.Error is { } error ? AwsErrorResult.From(error) : await handle(http, bound.Value!);
@@ -109,6 +124,11 @@ internal sealed record AwsOperation(string Name, int BodyLimit, Func<HttpContext
 
     public Task<IResult> RunAsync(HttpContext http, AwsRequest request)
     {
+        if (http.Denied(Permission, Name) is { } denied)
+        {
+            return Task.FromResult<IResult>(denied);
+        }
+
         foreach (var member in Unsupported)
         {
             // SDKs send a member they have no value for as nothing, or as an empty list.

@@ -1,3 +1,4 @@
+using BatchPortal.Engine.Access;
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Resources;
 
@@ -8,6 +9,13 @@ internal static class JobDefinitionsApi
 
     public static async Task<IResult> RegisterAsync(HttpContext http, RegisterJobDefinitionRequest r)
     {
+        // What is root on the Docker host is an Admin's to register (AccessPolicy.PrivilegesOf says what counts).
+        if (r.ContainerProperties is { } container && AccessPolicy.PrivilegesOf(container) is { Count: > 0 } privileges
+            && http.Denied(Permission.RegisterPrivilegedJobDefinition, "RegisterJobDefinition") is { } denied)
+        {
+            return new AwsErrorResult(denied.StatusCode, denied.Type, $"{denied.Message} The definition asks for {string.Join(", ", privileges)}.");
+        }
+
         var arns = http.Service<Arns>();
         var result = await http.Service<JobDefinitionService>().RegisterAsync(r, http.RequestAborted);
         return BatchApi.Reply(result, d => new { jobDefinitionName = d.Name, jobDefinitionArn = arns.JobDefinition(d.Name, d.Revision), revision = d.Revision });

@@ -2,6 +2,9 @@ using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using BatchPortal.Engine.Access;
+using BatchPortal.Engine.Domain;
+using BatchPortal.Portal.Access;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
@@ -13,10 +16,15 @@ public sealed class ApiOptions
     public const string Section = "Api";
 
     /// <summary>
-    /// When empty (the default), any credentials are accepted, as local emulators do. Otherwise every request to
-    /// <c>/v1</c> and the Logs API must carry a valid SigV4 signature made with one of these keys.
+    /// When empty (the default), any credentials are accepted, as local emulators do, and the caller is the local user
+    /// (an Admin: only on loopback addresses). Otherwise every request to <c>/v1</c> and the Logs API must carry a valid
+    /// SigV4 signature made with one of these keys, and acts with the key's role.
     /// </summary>
     public List<AccessKey> AccessKeys { get; set; } = [];
+
+    /// <summary>The largest request body the API hashes for a signature (the largest operation takes 256 KiB).</summary>
+    [Range(1024, 64 * 1024 * 1024, ErrorMessage = "Api:MaxBodyBytes must be between 1 KiB and 64 MiB.")]
+    public int MaxBodyBytes { get; set; } = 1024 * 1024;
 
     /// <summary>How far a request's X-Amz-Date may be from the portal's clock (AWS allows 5 minutes).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Api:MaxClockSkew must be between 1 second and 1 hour.")]
@@ -29,6 +37,47 @@ public sealed class ApiOptions
 
         [Required(AllowEmptyStrings = false, ErrorMessage = "Api:AccessKeys:N:SecretAccessKey is required.")]
         public string SecretAccessKey { get; set; } = "";
+
+        /// <summary>What the key may do: Viewer, Operator or Admin. No default: a key is given its role on purpose.</summary>
+        [Required(ErrorMessage = "Api:AccessKeys:N:Role is required: Viewer, Operator or Admin.")]
+        public Role? Role { get; set; }
+    }
+}
+
+/// <summary>
+/// Checks the access keys at start: each with an id, a secret and a role, no id twice. (Data annotations on the keys'
+/// own members are not checked for the items of a list.)
+/// </summary>
+internal sealed class ApiOptionsValidation : IValidateOptions<ApiOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ApiOptions options)
+    {
+        var failures = new List<string>();
+        for (var i = 0; i < options.AccessKeys.Count; i++)
+        {
+            var key = options.AccessKeys[i];
+            if (string.IsNullOrWhiteSpace(key.AccessKeyId))
+            {
+                failures.Add($"Api:AccessKeys:{i}:AccessKeyId is required.");
+            }
+
+            if (string.IsNullOrWhiteSpace(key.SecretAccessKey))
+            {
+                failures.Add($"Api:AccessKeys:{i}:SecretAccessKey is required (an empty secret would sign anything).");
+            }
+
+            if (key.Role is null)
+            {
+                failures.Add($"Api:AccessKeys:{i}:Role is required: Viewer, Operator or Admin.");
+            }
+        }
+
+        failures.AddRange(options.AccessKeys
+            .Where(k => !string.IsNullOrWhiteSpace(k.AccessKeyId))
+            .GroupBy(k => k.AccessKeyId, StringComparer.Ordinal)
+            .Where(g => g.Count() > 1)
+            .Select(g => $"Api:AccessKeys names access key {g.Key} {g.Count()} times."));
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
 
@@ -45,14 +94,15 @@ internal static class SigV4
     {
         app.Use(async (http, next) =>
         {
-            var options = http.RequestServices.GetRequiredService<IOptionsMonitor<ApiOptions>>().CurrentValue;
+            var options = http.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value;
             if (options.AccessKeys.Count == 0 || !IsApiRequest(http.Request))
             {
                 await next(http);
                 return;
             }
 
-            var failure = await VerifyAsync(http, options, http.RequestServices.GetRequiredService<TimeProvider>());
+            var region = http.RequestServices.GetRequiredService<IOptions<BatchOptions>>().Value.Region;
+            var failure = await VerifyAsync(http, options, region, http.RequestServices.GetRequiredService<TimeProvider>());
             if (failure is not null)
             {
                 await failure.ExecuteAsync(http);
@@ -64,11 +114,11 @@ internal static class SigV4
         return app;
     }
 
-    private static bool IsApiRequest(HttpRequest request) =>
+    internal static bool IsApiRequest(HttpRequest request) =>
         request.Path.StartsWithSegments("/v1")
         || (HttpMethods.IsPost(request.Method) && request.Headers["X-Amz-Target"].ToString().StartsWith("Logs_20140328.", StringComparison.Ordinal));
 
-    internal static async Task<AwsErrorResult?> VerifyAsync(HttpContext http, ApiOptions options, TimeProvider time)
+    internal static async Task<AwsErrorResult?> VerifyAsync(HttpContext http, ApiOptions options, string region, TimeProvider time)
     {
         var request = http.Request;
         var authorization = request.Headers.Authorization.ToString();
@@ -105,6 +155,35 @@ internal static class SigV4
             return Denied("IncompleteSignatureException", "X-Amz-Date must be given as yyyyMMddTHHmmssZ.");
         }
 
+        // The scope binds the signature to a day, a region and a service; the signed headers must cover the host (a
+        // signature made for another server is no good here) and the date (else an old one could be replayed).
+        var headerNames = signedHeaders.Split(';');
+        if (!headerNames.Contains("host") || !headerNames.Contains("x-amz-date"))
+        {
+            return Denied("IncompleteSignatureException", $"SignedHeaders '{signedHeaders}' must include host and x-amz-date.");
+        }
+
+        if (scope[1] != amzDate[..8])
+        {
+            return Denied("InvalidSignatureException", $"Credential scope date {scope[1]} is not the day of X-Amz-Date {amzDate}.");
+        }
+
+        if (scope[2] != region)
+        {
+            return Denied("InvalidSignatureException", $"Credential scope region {scope[2]} is not this portal's region {region} (Engine:Aws:Region).");
+        }
+
+        var service = request.Path.StartsWithSegments("/v1") ? "batch" : "logs";
+        if (scope[3] != service)
+        {
+            return Denied("InvalidSignatureException", $"Credential scope service {scope[3]} is not {service}.");
+        }
+
+        if (request.ContentLength > options.MaxBodyBytes)
+        {
+            return new AwsErrorResult(StatusCodes.Status413PayloadTooLarge, "ClientException", $"The request body ({request.ContentLength} bytes) is over the API's limit of {options.MaxBodyBytes} bytes (Api:MaxBodyBytes).");
+        }
+
         if ((time.GetUtcNow() - signedAt).Duration() > options.MaxClockSkew)
         {
             return Denied("InvalidSignatureException", $"Signature expired: {amzDate} is more than {options.MaxClockSkew.TotalMinutes:0} minutes from the server's time.");
@@ -116,8 +195,15 @@ internal static class SigV4
         {
             var buffer = new byte[16 * 1024];
             int read;
+            long total = 0;
             while ((read = await request.Body.ReadAsync(buffer, http.RequestAborted)) > 0)
             {
+                total += read;
+                if (total > options.MaxBodyBytes)
+                {
+                    return new AwsErrorResult(StatusCodes.Status413PayloadTooLarge, "ClientException", $"The request body is over the API's limit of {options.MaxBodyBytes} bytes (Api:MaxBodyBytes).");
+                }
+
                 sha.AppendData(buffer, 0, read);
             }
 
@@ -125,7 +211,6 @@ internal static class SigV4
             request.Body.Position = 0;
         }
 
-        var headerNames = signedHeaders.Split(';');
         var canonicalHeaders = new StringBuilder();
         foreach (var name in headerNames)
         {
@@ -152,9 +237,13 @@ internal static class SigV4
         signingKey = Hmac(signingKey, scope[3]);
         signingKey = Hmac(signingKey, "aws4_request");
         var expected = Convert.ToHexStringLower(Hmac(signingKey, stringToSign));
-        return CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(signature))
-            ? null
-            : Denied("InvalidSignatureException", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.");
+        if (CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(signature)))
+        {
+            http.SetCaller(new Caller(key.AccessKeyId, key.Role!.Value, "api-key"));
+            return null;
+        }
+
+        return Denied("InvalidSignatureException", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.");
     }
 
     /// <summary>Every path segment as the client sent it, URI-encoded once more (all services but S3 double-encode).</summary>

@@ -9,11 +9,21 @@ public sealed class SignedApiFixture : PortalFixture
 {
     public const string AccessKeyId = "AKIABATCHPORTALTEST1";
     public const string SecretAccessKey = "bp/secret+key/for-the-api-tests";
+    public const string ViewerKeyId = "AKIABATCHPORTALVIEW1";
+    public const string OperatorKeyId = "AKIABATCHPORTALOPER1";
+    public const string OtherSecret = "bp/secret/of-the-viewer-and-operator";
 
     protected override IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>
     {
         ["Api:AccessKeys:0:AccessKeyId"] = AccessKeyId,
         ["Api:AccessKeys:0:SecretAccessKey"] = SecretAccessKey,
+        ["Api:AccessKeys:0:Role"] = "Admin",
+        ["Api:AccessKeys:1:AccessKeyId"] = ViewerKeyId,
+        ["Api:AccessKeys:1:SecretAccessKey"] = OtherSecret,
+        ["Api:AccessKeys:1:Role"] = "Viewer",
+        ["Api:AccessKeys:2:AccessKeyId"] = OperatorKeyId,
+        ["Api:AccessKeys:2:SecretAccessKey"] = OtherSecret,
+        ["Api:AccessKeys:2:Role"] = "Operator",
     };
 
     // No job runs here: only signatures are checked.
@@ -108,5 +118,77 @@ public sealed class SigV4Tests(SignedApiFixture portal)
         Assert.Equal("MissingAuthenticationTokenException", reply.ErrorType);
         Assert.Equal("MissingAuthenticationTokenException", reply.Body.Str("__type"));
         Assert.False(string.IsNullOrWhiteSpace(reply.Body.Str("message")));
+    }
+
+    [Fact]
+    public async Task Cli_WithAViewerKey_ReadsButIsDeniedEveryChange()
+    {
+        var admin = new AwsCli(portal.Endpoint, SignedApiFixture.AccessKeyId, SignedApiFixture.SecretAccessKey);
+        var viewer = new AwsCli(portal.Endpoint, SignedApiFixture.ViewerKeyId, SignedApiFixture.OtherSecret);
+        var (queue, definition) = await StageAsync(admin);
+
+        var described = await viewer.OkAsync("batch", "describe-job-queues", "--job-queues", queue);
+        var submit = await viewer.FailsAsync("AccessDeniedException", "batch", "submit-job", "--job-name", "j", "--job-queue", queue, "--job-definition", definition);
+        var register = await viewer.FailsAsync("AccessDeniedException", "batch", "register-job-definition", "--job-definition-name", PortalFixture.Unique("v"), "--type", "container", "--container-properties", "image=busybox,vcpus=1,memory=64");
+        await viewer.FailsAsync("AccessDeniedException", "batch", "create-compute-environment", "--compute-environment-name", PortalFixture.Unique("ce-v"), "--type", "UNMANAGED", "--unmanagedv-cpus", "2");
+
+        Assert.Equal(queue, Assert.Single(described.Items("jobQueues")).Str("jobQueueName"));
+        Assert.Contains("batch:SubmitJob", submit, StringComparison.Ordinal);
+        Assert.Contains("Operator", submit, StringComparison.Ordinal);
+        Assert.Contains("batch:RegisterJobDefinition", register, StringComparison.Ordinal);
+        var listed = await admin.OkAsync("batch", "list-jobs", "--job-queue", queue, "--filters", "name=JOB_NAME,values=j");
+        Assert.Empty(listed.Items("jobSummaryList"));
+    }
+
+    [Fact]
+    public async Task Cli_WithAnOperatorKey_SubmitsAndRegisters_ButIsDeniedThePlatformAndPrivilegedDefinitions()
+    {
+        var admin = new AwsCli(portal.Endpoint, SignedApiFixture.AccessKeyId, SignedApiFixture.SecretAccessKey);
+        var op = new AwsCli(portal.Endpoint, SignedApiFixture.OperatorKeyId, SignedApiFixture.OtherSecret);
+        var (queue, definition) = await StageAsync(admin);
+
+        var submitted = await op.OkAsync("batch", "submit-job", "--job-name", "by-operator", "--job-queue", queue, "--job-definition", definition);
+        await op.OkAsync("batch", "register-job-definition", "--job-definition-name", PortalFixture.Unique("op"), "--type", "container", "--container-properties", "image=busybox,vcpus=1,memory=64");
+        var privileged = await op.FailsAsync("AccessDeniedException", "batch", "register-job-definition", "--job-definition-name", PortalFixture.Unique("op-root"), "--type", "container", "--container-properties", "image=busybox,vcpus=1,memory=64,privileged=true");
+        var queueChange = await op.FailsAsync("AccessDeniedException", "batch", "update-job-queue", "--job-queue", queue, "--state", "DISABLED");
+
+        Assert.False(string.IsNullOrEmpty(submitted.Str("jobId")));
+        Assert.Contains("privileged: true", privileged, StringComparison.Ordinal);
+        Assert.Contains("Admin", queueChange, StringComparison.Ordinal);
+        var state = await admin.OkAsync("batch", "describe-job-queues", "--job-queues", queue);
+        Assert.Equal("ENABLED", Assert.Single(state.Items("jobQueues")).Str("state"));
+    }
+
+    [Fact]
+    public async Task JsSdk_WithAViewerKey_GetsA403AccessDenied_ForSubmitJob()
+    {
+        var admin = new AwsCli(portal.Endpoint, SignedApiFixture.AccessKeyId, SignedApiFixture.SecretAccessKey);
+        await StageAsync(admin);
+
+        var viewer = await NodeScenario.RunAsync(portal.Endpoint, "signed", null, SignedApiFixture.ViewerKeyId, SignedApiFixture.OtherSecret);
+
+        Assert.True(viewer.Member("describeJobQueues").Bool("ok"), viewer.ToString());
+        Assert.Equal(("AccessDeniedException", 403L), (viewer.Member("submitJob").Str("name"), viewer.Member("submitJob").Number("status")));
+    }
+
+    [Fact]
+    public async Task Cli_FailsWithInvalidSignatureException_WhenSignedForAnotherRegion()
+    {
+        var cli = new AwsCli(portal.Endpoint, SignedApiFixture.AccessKeyId, SignedApiFixture.SecretAccessKey);
+
+        var error = await cli.FailsAsync("InvalidSignatureException", "batch", "describe-job-queues", "--region", "eu-west-1");
+
+        Assert.Contains("region eu-west-1", error, StringComparison.Ordinal);
+    }
+
+    private static async Task<(string Queue, string Definition)> StageAsync(AwsCli admin)
+    {
+        var ce = PortalFixture.Unique("ce-roles");
+        var queue = PortalFixture.Unique("q-roles");
+        var definition = PortalFixture.Unique("d-roles");
+        await admin.OkAsync("batch", "create-compute-environment", "--compute-environment-name", ce, "--type", "UNMANAGED", "--unmanagedv-cpus", "2", "--state", "DISABLED");
+        await admin.OkAsync("batch", "create-job-queue", "--job-queue-name", queue, "--priority", "1", "--compute-environment-order", $"order=1,computeEnvironment={ce}");
+        await admin.OkAsync("batch", "register-job-definition", "--job-definition-name", definition, "--type", "container", "--container-properties", "image=busybox,vcpus=1,memory=64");
+        return (queue, definition);
     }
 }

@@ -394,6 +394,8 @@ const scenarios = {
     return {
       describeJobQueues: await attempt(() => send(batch, new DescribeJobQueuesCommand({}))),
       getLogEvents: await attempt(() => send(logs, new GetLogEventsCommand({ logGroupName: "/aws/batch/job", logStreamName: "none/default/none" }))),
+      // A change: the role decides before the request is looked at (the queue need not exist).
+      submitJob: await attempt(() => send(batch, new SubmitJobCommand({ jobName: "signed", jobQueue: "no-such-queue", jobDefinition: "no-such-definition" }))),
     };
   },
 };
