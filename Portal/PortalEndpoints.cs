@@ -55,30 +55,25 @@ internal static class PortalEndpoints
     /// </summary>
     public static WebApplication MapHealth(this WebApplication app)
     {
+        // Healthy or not, and which compute environments are hit: for a load balancer or a monitor, and readable by
+        // anyone who reaches it, so it names no Docker endpoint (a URI with a host, a port, a socket path) and no error
+        // text. The console's banner and the compute environment pages show the endpoints to those who may see them.
         app.MapGet("/healthz", async (DockerHealth docker, HttpContext http) =>
         {
-            var serving = await docker.EndpointsServingAsync(http.RequestAborted);
             var down = new List<string>();
-            foreach (var endpoint in serving)
+            foreach (var (endpoint, environments) in await docker.EnvironmentsByEndpointAsync(http.RequestAborted))
             {
                 if (!(await docker.GetAsync(endpoint, http.RequestAborted)).Reachable)
                 {
-                    down.Add(endpoint);
+                    down.AddRange(environments);
                 }
             }
 
+            down.Sort(StringComparer.Ordinal);
             var body = new
             {
                 status = down.Count == 0 ? "ok" : "degraded",
-                reason = down.Count == 0 ? null : $"Docker engine(s) in use do not answer: {string.Join(", ", down)}",
-                docker = docker.All.Select(h => new
-                {
-                    endpoint = h.Endpoint,
-                    reachable = h.Reachable,
-                    inUse = serving.Contains(h.Endpoint),
-                    error = h.Error,
-                    version = h.Host?.ServerVersion,
-                }),
+                reason = down.Count == 0 ? null : $"The Docker engine of compute environment(s) {string.Join(", ", down)} does not answer.",
             };
             return down.Count == 0 ? Results.Json(body) : Results.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
         });

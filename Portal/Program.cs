@@ -4,6 +4,7 @@ using BatchPortal.Portal;
 using BatchPortal.Portal.Access;
 using BatchPortal.Portal.Api;
 using BatchPortal.Portal.Components;
+using Microsoft.AspNetCore.DataProtection;
 using MudBlazor.Services;
 
 // appsettings*.json are read once, at start, where every option is validated; the portal does not reload them while it
@@ -26,10 +27,18 @@ builder.WebHost.UseStaticWebAssets();
 builder.AddBatchEngine();
 builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<ApiOptions>, ApiOptionsValidation>();
+builder.Services.AddOptions<ApiThrottleOptions>().BindConfiguration(ApiThrottleOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section)
     .Validate(o => o.Mode == AuthMode.None, "Auth:Mode Local and Oidc (sign-in with users and roles) are not in this version yet; Auth:Mode must be None, and the portal then listens only on loopback addresses.")
     .ValidateOnStart();
 builder.Services.AddSingleton<Microsoft.Extensions.Options.IPostConfigureOptions<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>, ListenHosts>();
+// Blazor circuits and antiforgery tokens are protected with keys kept beside the database: a restart (or a second
+// process on the same folder) reads the same keys, so open pages and forms keep working.
+var databasePath = builder.Configuration["Engine:Storage:DatabasePath"] is { Length: > 0 } configuredPath ? configuredPath : "data/batchportal.db";
+var dataFolder = Path.GetDirectoryName(Path.IsPathRooted(databasePath) ? databasePath : Path.Combine(builder.Environment.ContentRootPath, databasePath))!;
+builder.Services.AddDataProtection()
+    .SetApplicationName("BatchPortal")
+    .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataFolder, "keys")));
 builder.Services.AddMudServices();
 builder.Services.AddSingleton<BatchPortal.Portal.Components.Pages.Dashboard.SampleSetup>();
 builder.Services.AddSingleton<BatchPortal.Portal.Components.Shared.SharedReads>();
@@ -45,6 +54,7 @@ if (!app.Environment.IsDevelopment())
 
 app.UseApiRequestGuard();
 app.UseSigV4();
+app.UseApiThrottle();
 app.UseLogsApi();
 app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
 app.UseAntiforgery();

@@ -147,6 +147,10 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
             Binds = spec.Binds.Count > 0 ? [.. spec.Binds] : null,
             Ulimits = spec.Ulimits.Count > 0 ? [.. spec.Ulimits.Select(u => new Docker.DotNet.Models.Ulimit { Name = u.Name, Soft = u.Soft, Hard = u.Hard })] : null,
             NetworkMode = string.IsNullOrEmpty(spec.NetworkMode) ? null : spec.NetworkMode,
+
+            // Hardening the host's settings apply to every job (Engine:Docker:NoNewPrivileges, PidsLimit).
+            SecurityOpt = _options.NoNewPrivileges ? ["no-new-privileges"] : null,
+            PidsLimit = _options.PidsLimit > 0 ? _options.PidsLimit : null,
         };
 
         var parameters = new CreateContainerParameters

@@ -77,6 +77,12 @@ public sealed class DockerHealth(
         {
             health = new EndpointHealth(endpoint, false, $"not a Docker endpoint ({ex.Message})", null, time.GetUtcNow());
         }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // Something answered, but not as Docker does (a web server's 404 page, HTML where JSON was due): the endpoint
+            // is no Docker engine, which is a health to report, not a fault of the check.
+            health = new EndpointHealth(endpoint, false, $"answered, but not as a Docker engine ({ex.GetType().Name})", null, time.GetUtcNow());
+        }
 
         return health;
     }
@@ -122,17 +128,20 @@ public sealed class DockerHealth(
     }
 
     /// <summary>
-    /// The endpoints work runs on: those of ENABLED compute environments (the default one for those that name none).
-    /// One of them down means jobs cannot start or be followed there, and <c>/healthz</c> says so.
+    /// The ENABLED compute environments, by the Docker endpoint each runs on (the default one for those that name none):
+    /// the endpoints work runs on. One of them down means jobs cannot start or be followed there, and <c>/healthz</c>
+    /// names the environments.
     /// </summary>
-    public async Task<IReadOnlyCollection<string>> EndpointsServingAsync(CancellationToken ct = default)
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<string>>> EnvironmentsByEndpointAsync(CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var endpoints = await db.ComputeEnvironments.AsNoTracking()
+        var environments = await db.ComputeEnvironments.AsNoTracking()
             .Where(c => c.State == ResourceState.Enabled)
-            .Select(c => c.DockerEndpoint)
+            .Select(c => new { c.Name, c.DockerEndpoint })
             .ToListAsync(ct);
-        return [.. endpoints.Select(e => string.IsNullOrWhiteSpace(e) ? runtimes.DefaultEndpoint : e).Distinct(StringComparer.Ordinal)];
+        return environments
+            .GroupBy(c => string.IsNullOrWhiteSpace(c.DockerEndpoint) ? runtimes.DefaultEndpoint : c.DockerEndpoint, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<string>)[.. g.Select(c => c.Name).Order(StringComparer.Ordinal)], StringComparer.Ordinal);
     }
 
     private async Task RecordAsync(EndpointHealth health)

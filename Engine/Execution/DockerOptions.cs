@@ -45,4 +45,14 @@ public sealed class DockerOptions
 
     /// <summary>Keep exited containers instead of removing them once their logs are stored (for debugging).</summary>
     public bool KeepContainers { get; set; }
+
+    /// <summary>
+    /// Containers start with <c>no-new-privileges</c>: a process in them cannot gain privileges through a setuid binary
+    /// (sudo, su). A definition that needs that is for a host set to <c>false</c>.
+    /// </summary>
+    public bool NoNewPrivileges { get; set; } = true;
+
+    /// <summary>The most processes a job's container may run at once (a fork bomb stops there, not at the host's limit); 0 for no limit.</summary>
+    [Range(0, 4_194_304, ErrorMessage = "Engine:Docker:PidsLimit must be between 0 (no limit) and 4194304.")]
+    public long PidsLimit { get; set; } = 4096;
 }

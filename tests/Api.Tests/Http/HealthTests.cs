@@ -25,7 +25,11 @@ public sealed class HealthTests(ApiFixture portal)
         var down = await GetAsync();
         Assert.Equal(HttpStatusCode.ServiceUnavailable, down.Status);
         Assert.Equal("degraded", down.Body.Str("status"));
-        Assert.Contains(deadEndpoint, down.Body.Str("reason"), StringComparison.Ordinal);
+        Assert.Contains(name, down.Body.Str("reason"), StringComparison.Ordinal);
+
+        // Readable by anyone who reaches the portal: no endpoint URI in it (issue #12).
+        Assert.DoesNotContain("127.0.0.1:9", down.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("docker.sock", down.Text, StringComparison.Ordinal);
 
         await portal.Api.OkAsync("updatecomputeenvironment", new { computeEnvironment = name, state = "DISABLED" });
         Assert.Equal(HttpStatusCode.OK, (await GetAsync()).Status);

@@ -63,6 +63,20 @@ public sealed class ContainerSettingsTests(EngineHostFixture engine) : IDisposab
     }
 
     [Fact]
+    public async Task Container_CannotGainPrivileges_AndHasAProcessLimit()
+    {
+        // Issue #12: no-new-privileges (setuid binaries give nothing) and a PID limit (a fork bomb stops in the job).
+        var (job, lines) = await RunAsync(
+            "hardened",
+            ["sh", "-c", "grep NoNewPrivs /proc/self/status; cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max"],
+            _ => { });
+
+        Assert.Equal(JobStatus.Succeeded, job.Status);
+        Assert.Equal("1", lines.Single(l => l.StartsWith("NoNewPrivs:", StringComparison.Ordinal))["NoNewPrivs:".Length..].Trim());
+        Assert.Equal(new DockerOptions().PidsLimit.ToString(CultureInfo.InvariantCulture), lines[^1]);
+    }
+
+    [Fact]
     public async Task Container_HasTheDefinitionsUlimits()
     {
         var (job, lines) = await RunAsync(
