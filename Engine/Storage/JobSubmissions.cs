@@ -113,10 +113,10 @@ public sealed class JobSubmissions(IDbContextFactory<BatchDbContext> dbFactory, 
             await using var tx = await db.Database.BeginTransactionAsync();
 
             var targets = await TargetsAsync(db, batch);
-            var changed = await ChangedBasesAsync(db, batch);
+            var token = await CatalogTokenAsync(db, batch);
             foreach (var one in batch)
             {
-                if (changed.Contains(one))
+                if (one.Basis is { } basis && basis.CatalogToken != token)
                 {
                     one.Done.TrySetException(new SubmissionBasisChangedException(one.Job.Id));
                     continue;
@@ -189,24 +189,16 @@ public sealed class JobSubmissions(IDbContextFactory<BatchDbContext> dbFactory, 
     }
 
     /// <summary>
-    /// The submissions whose queue or definition may have changed since they read them: the catalog token moved. One
-    /// read of one row per batch.
+    /// The catalog token as stored now, read once per batch: a submission that read another one may have been checked
+    /// against a queue or definition that has changed since. Not read when no job of the batch carries a basis.
     /// </summary>
-    private static async Task<HashSet<PendingInsert>> ChangedBasesAsync(BatchDbContext db, List<PendingInsert> batch)
-    {
-        var changed = new HashSet<PendingInsert>();
-        if (batch.All(b => b.Basis is null))
-        {
-            return changed;
-        }
-
-        var token = await db.EngineSettings.AsNoTracking()
-            .Where(s => s.Name == BatchDbContext.CatalogTokenName)
-            .Select(s => s.Value)
-            .FirstOrDefaultAsync();
-        changed.UnionWith(batch.Where(b => b.Basis is { } basis && basis.CatalogToken != token));
-        return changed;
-    }
+    private static async Task<string?> CatalogTokenAsync(BatchDbContext db, List<PendingInsert> batch) =>
+        batch.All(b => b.Basis is null)
+            ? null
+            : await db.EngineSettings.AsNoTracking()
+                .Where(s => s.Name == BatchDbContext.CatalogTokenName)
+                .Select(s => s.Value)
+                .FirstOrDefaultAsync();
 
     /// <summary>
     /// Counts what the job waits for, and so where it starts: PENDING when it waits (or a dependency already failed),
