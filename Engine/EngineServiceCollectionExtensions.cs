@@ -57,6 +57,9 @@ public static class EngineServiceCollectionExtensions
         services.AddHostedService<DatabaseInitializer>();
 
         services.AddSingleton<Arns>();
+        services.AddDataProtection();
+        services.AddSingleton<Access.AuditTrail>();
+        services.AddSingleton<Access.UserService>();
         services.AddSingleton<StoreIdentity>();
 
         // Jobs: one writer of the state machine, the batching of new jobs, and the reads by purpose.

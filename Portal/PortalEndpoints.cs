@@ -45,7 +45,7 @@ internal static class PortalEndpoints
 
                 after = lines[^1].Id;
             }
-        });
+        }).RequireAuthorization();
         return app;
     }
 

@@ -28,9 +28,7 @@ builder.AddBatchEngine();
 builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<ApiOptions>, ApiOptionsValidation>();
 builder.Services.AddOptions<ApiThrottleOptions>().BindConfiguration(ApiThrottleOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section)
-    .Validate(o => o.Mode == AuthMode.None, "Auth:Mode Local and Oidc (sign-in with users and roles) are not in this version yet; Auth:Mode must be None, and the portal then listens only on loopback addresses.")
-    .ValidateOnStart();
+builder.AddPortalSignIn();
 builder.Services.AddSingleton<Microsoft.Extensions.Options.IPostConfigureOptions<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>, ListenHosts>();
 // Blazor circuits and antiforgery tokens are protected with keys kept beside the database: a restart (or a second
 // process on the same folder) reads the same keys, so open pages and forms keep working.
@@ -57,11 +55,14 @@ app.UseSigV4();
 app.UseApiThrottle();
 app.UseLogsApi();
 app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+app.UseAuthentication();
+app.UseAuthorization();
 app.UseAntiforgery();
 app.MapStaticAssets();
 app.UsePortalAssets();
 app.MapBatchApi();
-app.MapHub<JobEventHub>("/hubs/jobs");
+app.MapAccountEndpoints();
+app.MapHub<JobEventHub>("/hubs/jobs").RequireAuthorization();
 app.MapHealth();
 app.MapLogDownload();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

@@ -56,6 +56,24 @@ public static class AccessPolicy
     public static bool Allows(Role role, Permission permission) => role >= LeastRoleFor(permission);
 
     /// <summary>
+    /// The refusal the engine's services answer when <paramref name="by"/> may not do <paramref name="operation"/>; null
+    /// when they may, or when nobody is named (the engine's own calls). The API and the console ask before, this is
+    /// the last word.
+    /// </summary>
+    public static AccessDenied? Refuse(Actor? by, Permission permission, string operation) =>
+        by is null || Allows(by.Role, permission)
+            ? null
+            : new AccessDenied($"User: {by.Name} ({by.Role}) is not authorized to perform: batch:{operation}; it takes the {LeastRoleFor(permission)} role.");
+
+    /// <summary>Tagging a resource takes what changing it takes: a job or a definition an Operator's, the rest an Admin's.</summary>
+    public static Permission TaggingOf(string arn) =>
+        arn.Contains(":job/", StringComparison.Ordinal) ? Permission.TagJob
+        : arn.Contains(":job-definition/", StringComparison.Ordinal) ? Permission.RegisterJobDefinition
+        : arn.Contains(":job-queue/", StringComparison.Ordinal) ? Permission.ManageJobQueues
+        : arn.Contains(":scheduling-policy/", StringComparison.Ordinal) || arn.Contains(":schedule/", StringComparison.Ordinal) ? Permission.ManageSchedules
+        : Permission.ManageComputeEnvironments;
+
+    /// <summary>
     /// What a job definition's container asks of the Docker host beyond an ordinary job: each makes its registration an
     /// Admin's. Privileged mode, a host path mounted, or the user root (by name or as uid 0) is root on the host.
     /// </summary>

@@ -24,6 +24,9 @@ public sealed record ResourceNotFound(string Kind, string Name) : BatchError($"{
 /// <summary>The request is well formed but conflicts with the current state (a name taken, a resource in use).</summary>
 public sealed record ResourceConflict(string Reason) : BatchError(Reason);
 
+/// <summary>The caller's role does not hold what the operation takes (AWS's 403 AccessDeniedException at the API).</summary>
+public sealed record AccessDenied(string Reason) : BatchError(Reason);
+
 /// <summary>The value of an operation that can fail with a <see cref="BatchError"/>.</summary>
 public readonly record struct Result<T>
 {

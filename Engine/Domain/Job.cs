@@ -102,6 +102,12 @@ public sealed class Job
     /// <summary>The fire time the job came from; with <see cref="ScheduleName"/> unique, so a fire time submits at most one job.</summary>
     public DateTimeOffset? ScheduledFireTime { get; init; }
 
+    /// <summary>Who submitted it (a user, an API key's owner, a schedule); null for jobs stored before the audit trail.</summary>
+    public string? SubmittedBy { get; init; }
+
+    /// <summary>How it was submitted: <c>console</c>, <c>API key AKIA…</c>, <c>schedule</c> (<see cref="Access.Actor.Source"/>).</summary>
+    public string? SubmittedVia { get; init; }
+
     /// <summary>Bumped on every write; the concurrency token that makes transitions compare-and-set.</summary>
     public long Version { get; set; }
 

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using BatchPortal.Engine.Access;
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Execution;
 using BatchPortal.Engine.Resources;
@@ -62,6 +63,7 @@ public sealed partial class JobService(
     JobSubmissions submissions,
     JobStateMachine stateMachine,
     RunJob runJob,
+    AuditTrail audit,
     TimeProvider time)
 {
     public const int MaxReasonLength = 1024;
@@ -74,18 +76,21 @@ public sealed partial class JobService(
     // A submission whose queue or definition changed under it is checked again; a third change in a row is answered.
     private const int MaxSubmitAttempts = 3;
 
-    public Task<Result<Job>> SubmitAsync(SubmitJobRequest r, CancellationToken ct = default) => SubmitAsync(r, null, ct);
+    /// <summary>Submits a job as <paramref name="by"/> (recorded on the job and in the audit trail, in the job's own write).</summary>
+    public Task<Result<Job>> SubmitAsync(SubmitJobRequest r, Actor? by = null, CancellationToken ct = default) =>
+        AccessPolicy.Refuse(by, Permission.SubmitJob, "SubmitJob") is { } refused ? Task.FromResult<Result<Job>>(refused) : SubmitAsync(r, null, by, ct);
 
     /// <summary>Submits a job; a schedule passes where it came from, and a second submission for one fire time is refused.</summary>
-    public async Task<Result<Job>> SubmitAsync(SubmitJobRequest r, SubmissionOrigin? origin, CancellationToken ct = default)
+    public async Task<Result<Job>> SubmitAsync(SubmitJobRequest r, SubmissionOrigin? origin, Actor? by, CancellationToken ct = default)
     {
+        by ??= origin is null ? Actor.Engine : Actor.Schedule(origin.ScheduleName);
         // The queue and the definition come from the catalog, which may be behind the database; the write checks them, and
         // a job whose queue or definition changed meanwhile is checked again against what is stored now.
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await SubmitOnceAsync(r, origin, ct);
+                return await SubmitOnceAsync(r, origin, by, ct);
             }
             catch (SubmissionBasisChangedException) when (attempt < MaxSubmitAttempts)
             {
@@ -98,7 +103,7 @@ public sealed partial class JobService(
         }
     }
 
-    private async Task<Result<Job>> SubmitOnceAsync(SubmitJobRequest r, SubmissionOrigin? origin, CancellationToken ct)
+    private async Task<Result<Job>> SubmitOnceAsync(SubmitJobRequest r, SubmissionOrigin? origin, Actor by, CancellationToken ct)
     {
         var errors = new List<FieldError>();
         if (Names.CheckJobName(r.JobName) is { } nameError)
@@ -196,11 +201,13 @@ public sealed partial class JobService(
             DependsOn = r.DependsOn ?? [],
             ScheduleName = origin?.ScheduleName,
             ScheduledFireTime = origin?.FireTime,
+            SubmittedBy = by.Name,
+            SubmittedVia = by.Source,
         };
         var basis = new SubmissionBasis(catalogToken);
         try
         {
-            await submissions.AddAsync(job, [.. edges.Select(d => new JobDependencyEdge { JobId = job.Id, DependsOnJobId = d })], basis, ct);
+            await submissions.AddAsync(job, [.. edges.Select(d => new JobDependencyEdge { JobId = job.Id, DependsOnJobId = d })], basis, AuditEntry.For(by, "SubmitJob", job.Id, $"{job.Name} on {job.QueueName}", job.CreatedAt), ct);
         }
         catch (DbUpdateException) when (origin is not null)
         {
@@ -294,15 +301,31 @@ public sealed partial class JobService(
     /// CancelJob: a job that has not started (SUBMITTED, PENDING, RUNNABLE) fails with the reason; on any other state it
     /// does nothing, and that is not an error, as in AWS. On an array parent it cascades to the children.
     /// </summary>
-    public Task<Result<bool>> CancelAsync(string jobId, string? reason, CancellationToken ct = default) =>
-        StopAsync(jobId, reason, terminate: false, ct);
+    public Task<Result<bool>> CancelAsync(string jobId, string? reason, Actor? by = null, CancellationToken ct = default) =>
+        StopAsync(jobId, reason, terminate: false, by, ct);
 
     /// <summary>
     /// TerminateJob: as cancel, and a STARTING or RUNNING job's container is stopped (SIGTERM, then SIGKILL). On an array
     /// parent it cascades to the children.
     /// </summary>
-    public Task<Result<bool>> TerminateAsync(string jobId, string? reason, CancellationToken ct = default) =>
-        StopAsync(jobId, reason, terminate: true, ct);
+    public Task<Result<bool>> TerminateAsync(string jobId, string? reason, Actor? by = null, CancellationToken ct = default) =>
+        StopAsync(jobId, reason, terminate: true, by, ct);
+
+    private async Task<Result<bool>> StopAsync(string jobId, string? reason, bool terminate, Actor? by, CancellationToken ct)
+    {
+        if (AccessPolicy.Refuse(by, Permission.StopJob, terminate ? "TerminateJob" : "CancelJob") is { } refused)
+        {
+            return refused;
+        }
+
+        var stopped = await StopAsync(jobId, reason, terminate, ct);
+        if (stopped.IsSuccess)
+        {
+            await audit.RecordAsync(by, terminate ? "TerminateJob" : "CancelJob", Arns.NameFrom(jobId, "job"), reason, ct);
+        }
+
+        return stopped;
+    }
 
     private async Task<Result<bool>> StopAsync(string jobId, string? reason, bool terminate, CancellationToken ct)
     {

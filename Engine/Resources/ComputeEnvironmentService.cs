@@ -1,3 +1,4 @@
+using BatchPortal.Engine.Access;
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Notifications;
 using BatchPortal.Engine.Storage;
@@ -71,6 +72,7 @@ public sealed class ComputeEnvironmentService(
     IDbContextFactory<BatchDbContext> dbFactory,
     JobQueries jobs,
     IJobEventPublisher events,
+    AuditTrail audit,
     TimeProvider time)
 {
     public static readonly string[] ProvisioningModels = ["EC2", "SPOT"];
@@ -129,7 +131,23 @@ public sealed class ComputeEnvironmentService(
         return errors;
     }
 
-    public async Task<Result<ComputeEnvironment>> CreateAsync(CreateComputeEnvironmentRequest r, CancellationToken ct = default)
+    public async Task<Result<ComputeEnvironment>> CreateAsync(CreateComputeEnvironmentRequest r, Actor? by = null, CancellationToken ct = default)
+    {
+        if (AccessPolicy.Refuse(by, Permission.ManageComputeEnvironments, "CreateComputeEnvironment") is { } refused)
+        {
+            return refused;
+        }
+
+        var result = await CreateUnauditedAsync(r, ct);
+        if (result.IsSuccess)
+        {
+            await audit.RecordAsync(by, "CreateComputeEnvironment", r.ComputeEnvironmentName ?? string.Empty, null, ct);
+        }
+
+        return result;
+    }
+
+    private async Task<Result<ComputeEnvironment>> CreateUnauditedAsync(CreateComputeEnvironmentRequest r, CancellationToken ct)
     {
         var errors = Validate(r);
         if (errors.Count > 0)
@@ -191,7 +209,23 @@ public sealed class ComputeEnvironmentService(
     }
 
     /// <summary>Changes what the request names and keeps the rest; the result must meet the same rules as a new one.</summary>
-    public Task<Result<ComputeEnvironment>> UpdateAsync(UpdateComputeEnvironmentRequest r, CancellationToken ct = default) =>
+    public async Task<Result<ComputeEnvironment>> UpdateAsync(UpdateComputeEnvironmentRequest r, Actor? by = null, CancellationToken ct = default)
+    {
+        if (AccessPolicy.Refuse(by, Permission.ManageComputeEnvironments, "UpdateComputeEnvironment") is { } refused)
+        {
+            return refused;
+        }
+
+        var result = await UpdateUnauditedAsync(r, ct);
+        if (result.IsSuccess)
+        {
+            await audit.RecordAsync(by, "UpdateComputeEnvironment", r.ComputeEnvironment ?? string.Empty, null, ct);
+        }
+
+        return result;
+    }
+
+    private Task<Result<ComputeEnvironment>> UpdateUnauditedAsync(UpdateComputeEnvironmentRequest r, CancellationToken ct) =>
         OnConflict.RetryAsync(() => UpdateOnceAsync(r, ct));
 
     /// <summary>
@@ -323,7 +357,23 @@ public sealed class ComputeEnvironmentService(
         return ce;
     }
 
-    public Task<Result<ComputeEnvironment>> SetStateAsync(string nameOrArn, ResourceState state, CancellationToken ct = default) =>
+    public async Task<Result<ComputeEnvironment>> SetStateAsync(string nameOrArn, ResourceState state, Actor? by = null, CancellationToken ct = default)
+    {
+        if (AccessPolicy.Refuse(by, Permission.ManageComputeEnvironments, "UpdateComputeEnvironment") is { } refused)
+        {
+            return refused;
+        }
+
+        var result = await SetStateUnauditedAsync(nameOrArn, state, ct);
+        if (result.IsSuccess)
+        {
+            await audit.RecordAsync(by, "UpdateComputeEnvironment", nameOrArn, $"state {state}", ct);
+        }
+
+        return result;
+    }
+
+    private Task<Result<ComputeEnvironment>> SetStateUnauditedAsync(string nameOrArn, ResourceState state, CancellationToken ct) =>
         OnConflict.RetryAsync(() => SetStateOnceAsync(nameOrArn, state, ct));
 
     private async Task<Result<ComputeEnvironment>> SetStateOnceAsync(string nameOrArn, ResourceState state, CancellationToken ct)
@@ -343,7 +393,23 @@ public sealed class ComputeEnvironmentService(
     }
 
     /// <summary>AWS's rule: only a DISABLED environment that no job queue uses can be deleted.</summary>
-    public Task<Result<bool>> DeleteAsync(string nameOrArn, CancellationToken ct = default) =>
+    public async Task<Result<bool>> DeleteAsync(string nameOrArn, Actor? by = null, CancellationToken ct = default)
+    {
+        if (AccessPolicy.Refuse(by, Permission.ManageComputeEnvironments, "DeleteComputeEnvironment") is { } refused)
+        {
+            return refused;
+        }
+
+        var result = await DeleteUnauditedAsync(nameOrArn, ct);
+        if (result.IsSuccess)
+        {
+            await audit.RecordAsync(by, "DeleteComputeEnvironment", nameOrArn, null, ct);
+        }
+
+        return result;
+    }
+
+    private Task<Result<bool>> DeleteUnauditedAsync(string nameOrArn, CancellationToken ct) =>
         OnConflict.RetryAsync(() => DeleteOnceAsync(nameOrArn, ct));
 
     private async Task<Result<bool>> DeleteOnceAsync(string nameOrArn, CancellationToken ct)

@@ -1,3 +1,4 @@
+using BatchPortal.Engine.Access;
 using System.Text.RegularExpressions;
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Notifications;
@@ -33,6 +34,7 @@ public sealed class RegisterJobDefinitionRequest
 public sealed partial class JobDefinitionService(
     IDbContextFactory<BatchDbContext> dbFactory,
     IJobEventPublisher events,
+    AuditTrail audit,
     TimeProvider time)
 {
     public async Task<IReadOnlyList<JobDefinition>> ListAsync(bool includeInactive = false, CancellationToken ct = default)
@@ -301,7 +303,23 @@ public sealed partial class JobDefinitionService(
         }
     }
 
-    public async Task<Result<JobDefinition>> RegisterAsync(RegisterJobDefinitionRequest r, CancellationToken ct = default)
+    public async Task<Result<JobDefinition>> RegisterAsync(RegisterJobDefinitionRequest r, Actor? by = null, CancellationToken ct = default)
+    {
+        if (AccessPolicy.Refuse(by, r.ContainerProperties is { } c && AccessPolicy.PrivilegesOf(c).Count > 0 ? Permission.RegisterPrivilegedJobDefinition : Permission.RegisterJobDefinition, "RegisterJobDefinition") is { } refused)
+        {
+            return refused;
+        }
+
+        var result = await RegisterUnauditedAsync(r, ct);
+        if (result.IsSuccess)
+        {
+            await audit.RecordAsync(by, "RegisterJobDefinition", $"{result.Value!.Name}:{result.Value.Revision}", null, ct);
+        }
+
+        return result;
+    }
+
+    private async Task<Result<JobDefinition>> RegisterUnauditedAsync(RegisterJobDefinitionRequest r, CancellationToken ct)
     {
         var errors = Validate(r);
         if (errors.Count > 0)
@@ -343,7 +361,23 @@ public sealed partial class JobDefinitionService(
     }
 
     /// <summary>Marks one revision INACTIVE. Its number is never reused.</summary>
-    public Task<Result<JobDefinition>> DeregisterAsync(string reference, CancellationToken ct = default) =>
+    public async Task<Result<JobDefinition>> DeregisterAsync(string reference, Actor? by = null, CancellationToken ct = default)
+    {
+        if (AccessPolicy.Refuse(by, Permission.DeregisterJobDefinition, "DeregisterJobDefinition") is { } refused)
+        {
+            return refused;
+        }
+
+        var result = await DeregisterUnauditedAsync(reference, ct);
+        if (result.IsSuccess)
+        {
+            await audit.RecordAsync(by, "DeregisterJobDefinition", reference, null, ct);
+        }
+
+        return result;
+    }
+
+    private Task<Result<JobDefinition>> DeregisterUnauditedAsync(string reference, CancellationToken ct) =>
         OnConflict.RetryAsync(() => DeregisterOnceAsync(reference, ct));
 
     private async Task<Result<JobDefinition>> DeregisterOnceAsync(string reference, CancellationToken ct)

@@ -1,3 +1,4 @@
+using BatchPortal.Engine.Access;
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Notifications;
 using BatchPortal.Engine.Storage;
@@ -41,6 +42,7 @@ public sealed class JobQueueService(
     JobQueries jobs,
     JobStateMachine stateMachine,
     IJobEventPublisher events,
+    AuditTrail audit,
     TimeProvider time)
 {
     public const int MaxComputeEnvironments = 3;
@@ -136,7 +138,23 @@ public sealed class JobQueueService(
         return errors;
     }
 
-    public async Task<Result<JobQueue>> CreateAsync(CreateJobQueueRequest r, CancellationToken ct = default)
+    public async Task<Result<JobQueue>> CreateAsync(CreateJobQueueRequest r, Actor? by = null, CancellationToken ct = default)
+    {
+        if (AccessPolicy.Refuse(by, Permission.ManageJobQueues, "CreateJobQueue") is { } refused)
+        {
+            return refused;
+        }
+
+        var result = await CreateUnauditedAsync(r, ct);
+        if (result.IsSuccess)
+        {
+            await audit.RecordAsync(by, "CreateJobQueue", r.JobQueueName ?? string.Empty, null, ct);
+        }
+
+        return result;
+    }
+
+    private async Task<Result<JobQueue>> CreateUnauditedAsync(CreateJobQueueRequest r, CancellationToken ct)
     {
         var errors = Validate(r);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -184,7 +202,23 @@ public sealed class JobQueueService(
     }
 
     /// <summary>Changes what the request names and keeps the rest; the result must meet the same rules as a new queue.</summary>
-    public Task<Result<JobQueue>> UpdateAsync(UpdateJobQueueRequest r, CancellationToken ct = default) =>
+    public async Task<Result<JobQueue>> UpdateAsync(UpdateJobQueueRequest r, Actor? by = null, CancellationToken ct = default)
+    {
+        if (AccessPolicy.Refuse(by, Permission.ManageJobQueues, "UpdateJobQueue") is { } refused)
+        {
+            return refused;
+        }
+
+        var result = await UpdateUnauditedAsync(r, ct);
+        if (result.IsSuccess)
+        {
+            await audit.RecordAsync(by, "UpdateJobQueue", r.JobQueue ?? string.Empty, null, ct);
+        }
+
+        return result;
+    }
+
+    private Task<Result<JobQueue>> UpdateUnauditedAsync(UpdateJobQueueRequest r, CancellationToken ct) =>
         OnConflict.RetryAsync(() => UpdateOnceAsync(r, ct));
 
     private async Task<Result<JobQueue>> UpdateOnceAsync(UpdateJobQueueRequest r, CancellationToken ct)
@@ -232,7 +266,23 @@ public sealed class JobQueueService(
         return queue;
     }
 
-    public Task<Result<JobQueue>> SetStateAsync(string nameOrArn, ResourceState state, CancellationToken ct = default) =>
+    public async Task<Result<JobQueue>> SetStateAsync(string nameOrArn, ResourceState state, Actor? by = null, CancellationToken ct = default)
+    {
+        if (AccessPolicy.Refuse(by, Permission.ManageJobQueues, "UpdateJobQueue") is { } refused)
+        {
+            return refused;
+        }
+
+        var result = await SetStateUnauditedAsync(nameOrArn, state, ct);
+        if (result.IsSuccess)
+        {
+            await audit.RecordAsync(by, "UpdateJobQueue", nameOrArn, $"state {state}", ct);
+        }
+
+        return result;
+    }
+
+    private Task<Result<JobQueue>> SetStateUnauditedAsync(string nameOrArn, ResourceState state, CancellationToken ct) =>
         OnConflict.RetryAsync(() => SetStateOnceAsync(nameOrArn, state, ct));
 
     private async Task<Result<JobQueue>> SetStateOnceAsync(string nameOrArn, ResourceState state, CancellationToken ct)
@@ -252,7 +302,23 @@ public sealed class JobQueueService(
     }
 
     /// <summary>AWS's rule: only a DISABLED queue can be deleted.</summary>
-    public Task<Result<bool>> DeleteAsync(string nameOrArn, CancellationToken ct = default) =>
+    public async Task<Result<bool>> DeleteAsync(string nameOrArn, Actor? by = null, CancellationToken ct = default)
+    {
+        if (AccessPolicy.Refuse(by, Permission.ManageJobQueues, "DeleteJobQueue") is { } refused)
+        {
+            return refused;
+        }
+
+        var result = await DeleteUnauditedAsync(nameOrArn, ct);
+        if (result.IsSuccess)
+        {
+            await audit.RecordAsync(by, "DeleteJobQueue", nameOrArn, null, ct);
+        }
+
+        return result;
+    }
+
+    private Task<Result<bool>> DeleteUnauditedAsync(string nameOrArn, CancellationToken ct) =>
         OnConflict.RetryAsync(() => DeleteOnceAsync(nameOrArn, ct));
 
     private async Task<Result<bool>> DeleteOnceAsync(string nameOrArn, CancellationToken ct)

@@ -1,3 +1,4 @@
+using BatchPortal.Engine.Access;
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Notifications;
 using BatchPortal.Engine.Storage;
@@ -6,7 +7,7 @@ using Microsoft.EntityFrameworkCore;
 namespace BatchPortal.Engine.Resources;
 
 /// <summary>Tags on compute environments, job queues, job definition revisions and jobs, addressed by ARN.</summary>
-public sealed class TagService(IDbContextFactory<BatchDbContext> dbFactory, IJobEventPublisher events)
+public sealed class TagService(IDbContextFactory<BatchDbContext> dbFactory, IJobEventPublisher events, AuditTrail audit)
 {
     public const int MaxTags = 50;
 
@@ -17,7 +18,23 @@ public sealed class TagService(IDbContextFactory<BatchDbContext> dbFactory, IJob
         return target.Error is { } error ? Result<IReadOnlyDictionary<string, string>>.Fail(error) : target.Value!.Get();
     }
 
-    public async Task<Result<bool>> TagAsync(string? arn, IReadOnlyDictionary<string, string>? tags, CancellationToken ct = default)
+    public async Task<Result<bool>> TagAsync(string? arn, IReadOnlyDictionary<string, string>? tags, Actor? by = null, CancellationToken ct = default)
+    {
+        if (AccessPolicy.Refuse(by, AccessPolicy.TaggingOf(arn ?? string.Empty), "TagResource") is { } refused)
+        {
+            return refused;
+        }
+
+        var result = await TagUnauditedAsync(arn, tags, ct);
+        if (result.IsSuccess)
+        {
+            await audit.RecordAsync(by, "TagResource", arn ?? string.Empty, string.Join(", ", (tags ?? new Dictionary<string, string>()).Keys), ct);
+        }
+
+        return result;
+    }
+
+    private async Task<Result<bool>> TagUnauditedAsync(string? arn, IReadOnlyDictionary<string, string>? tags, CancellationToken ct)
     {
         if (tags is null || tags.Count == 0)
         {
@@ -45,7 +62,23 @@ public sealed class TagService(IDbContextFactory<BatchDbContext> dbFactory, IJob
         }, ct);
     }
 
-    public async Task<Result<bool>> UntagAsync(string? arn, IReadOnlyCollection<string>? keys, CancellationToken ct = default)
+    public async Task<Result<bool>> UntagAsync(string? arn, IReadOnlyCollection<string>? keys, Actor? by = null, CancellationToken ct = default)
+    {
+        if (AccessPolicy.Refuse(by, AccessPolicy.TaggingOf(arn ?? string.Empty), "UntagResource") is { } refused)
+        {
+            return refused;
+        }
+
+        var result = await UntagUnauditedAsync(arn, keys, ct);
+        if (result.IsSuccess)
+        {
+            await audit.RecordAsync(by, "UntagResource", arn ?? string.Empty, string.Join(", ", keys ?? []), ct);
+        }
+
+        return result;
+    }
+
+    private async Task<Result<bool>> UntagUnauditedAsync(string? arn, IReadOnlyCollection<string>? keys, CancellationToken ct)
     {
         if (keys is null || keys.Count == 0)
         {

@@ -1,3 +1,4 @@
+using BatchPortal.Engine.Access;
 using System.Globalization;
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Jobs;
@@ -55,6 +56,7 @@ public sealed class ScheduleService(
     JobDefinitionService definitions,
     ScheduleTriggers triggers,
     IJobEventPublisher events,
+    AuditTrail audit,
     TimeProvider time)
 {
     public const string TimePlaceholder = "{{time}}";
@@ -187,7 +189,23 @@ public sealed class ScheduleService(
         return errors;
     }
 
-    public async Task<Result<Schedule>> CreateAsync(ScheduleRequest r, CancellationToken ct = default)
+    public async Task<Result<Schedule>> CreateAsync(ScheduleRequest r, Actor? by = null, CancellationToken ct = default)
+    {
+        if (AccessPolicy.Refuse(by, Permission.ManageSchedules, "CreateSchedule") is { } refused)
+        {
+            return refused;
+        }
+
+        var result = await CreateUnauditedAsync(r, ct);
+        if (result.IsSuccess)
+        {
+            await audit.RecordAsync(by, "CreateSchedule", r.Name ?? string.Empty, r.Expression, ct);
+        }
+
+        return result;
+    }
+
+    private async Task<Result<Schedule>> CreateUnauditedAsync(ScheduleRequest r, CancellationToken ct)
     {
         var errors = await ValidateAsync(r, isNew: true, ct);
         if (errors.Count > 0)
@@ -221,7 +239,23 @@ public sealed class ScheduleService(
         return schedule;
     }
 
-    public Task<Result<Schedule>> UpdateAsync(string name, ScheduleRequest r, CancellationToken ct = default) =>
+    public async Task<Result<Schedule>> UpdateAsync(string name, ScheduleRequest r, Actor? by = null, CancellationToken ct = default)
+    {
+        if (AccessPolicy.Refuse(by, Permission.ManageSchedules, "UpdateSchedule") is { } refused)
+        {
+            return refused;
+        }
+
+        var result = await UpdateUnauditedAsync(name, r, ct);
+        if (result.IsSuccess)
+        {
+            await audit.RecordAsync(by, "UpdateSchedule", name, r.Expression, ct);
+        }
+
+        return result;
+    }
+
+    private Task<Result<Schedule>> UpdateUnauditedAsync(string name, ScheduleRequest r, CancellationToken ct) =>
         OnConflict.RetryAsync(() => UpdateOnceAsync(name, r, ct));
 
     private async Task<Result<Schedule>> UpdateOnceAsync(string name, ScheduleRequest r, CancellationToken ct)
@@ -251,7 +285,23 @@ public sealed class ScheduleService(
         return schedule;
     }
 
-    public Task<Result<Schedule>> SetEnabledAsync(string name, bool enabled, CancellationToken ct = default) =>
+    public async Task<Result<Schedule>> SetEnabledAsync(string name, bool enabled, Actor? by = null, CancellationToken ct = default)
+    {
+        if (AccessPolicy.Refuse(by, Permission.PauseSchedule, "UpdateSchedule") is { } refused)
+        {
+            return refused;
+        }
+
+        var result = await SetEnabledUnauditedAsync(name, enabled, ct);
+        if (result.IsSuccess)
+        {
+            await audit.RecordAsync(by, "UpdateSchedule", name, enabled ? "enabled" : "paused", ct);
+        }
+
+        return result;
+    }
+
+    private Task<Result<Schedule>> SetEnabledUnauditedAsync(string name, bool enabled, CancellationToken ct) =>
         OnConflict.RetryAsync(() => SetEnabledOnceAsync(name, enabled, ct));
 
     private async Task<Result<Schedule>> SetEnabledOnceAsync(string name, bool enabled, CancellationToken ct)
@@ -276,7 +326,23 @@ public sealed class ScheduleService(
         return schedule;
     }
 
-    public Task<Result<bool>> DeleteAsync(string name, CancellationToken ct = default) =>
+    public async Task<Result<bool>> DeleteAsync(string name, Actor? by = null, CancellationToken ct = default)
+    {
+        if (AccessPolicy.Refuse(by, Permission.ManageSchedules, "DeleteSchedule") is { } refused)
+        {
+            return refused;
+        }
+
+        var result = await DeleteUnauditedAsync(name, ct);
+        if (result.IsSuccess)
+        {
+            await audit.RecordAsync(by, "DeleteSchedule", name, null, ct);
+        }
+
+        return result;
+    }
+
+    private Task<Result<bool>> DeleteUnauditedAsync(string name, CancellationToken ct) =>
         OnConflict.RetryAsync(() => DeleteOnceAsync(name, ct));
 
     private async Task<Result<bool>> DeleteOnceAsync(string name, CancellationToken ct)
@@ -300,7 +366,23 @@ public sealed class ScheduleService(
         jobs.OfScheduleAsync(name, limit, ct);
 
     /// <summary>Submits the schedule's job now, optionally with other container overrides.</summary>
-    public async Task<Result<Job>> RunNowAsync(string name, ScheduleOverrides? overrides = null, CancellationToken ct = default)
+    public async Task<Result<Job>> RunNowAsync(string name, ScheduleOverrides? overrides = null, Actor? by = null, CancellationToken ct = default)
+    {
+        if (AccessPolicy.Refuse(by, Permission.RunSchedule, "RunSchedule") is { } refused)
+        {
+            return refused;
+        }
+
+        var result = await RunNowUnauditedAsync(name, overrides, ct);
+        if (result.IsSuccess)
+        {
+            await audit.RecordAsync(by, "RunSchedule", name, result.Value!.Id, ct);
+        }
+
+        return result;
+    }
+
+    private async Task<Result<Job>> RunNowUnauditedAsync(string name, ScheduleOverrides? overrides, CancellationToken ct)
     {
         var schedule = await GetAsync(name, ct);
         if (schedule is null)
@@ -392,7 +474,7 @@ public sealed class ScheduleService(
         {
             foreach (var job in active)
             {
-                await jobService.TerminateAsync(job.Id, $"Superseded by the run of schedule {schedule.Name} at {fireTime:u}", ct);
+                await jobService.TerminateAsync(job.Id, $"Superseded by the run of schedule {schedule.Name} at {fireTime:u}", Actor.Schedule(schedule.Name), ct);
             }
         }
 
@@ -418,7 +500,7 @@ public sealed class ScheduleService(
                 Memory = overrides.Memory,
             },
         };
-        var result = await jobService.SubmitAsync(request, new SubmissionOrigin(schedule.Name, fireTime), ct);
+        var result = await jobService.SubmitAsync(request, new SubmissionOrigin(schedule.Name, fireTime), null, ct);
         await NoteAsync(
             schedule.Name,
             fireTime,

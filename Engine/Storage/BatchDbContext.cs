@@ -44,6 +44,12 @@ public sealed class BatchDbContext : DbContext
 
     public DbSet<EngineSetting> EngineSettings => Set<EngineSetting>();
 
+    public DbSet<Access.AuditEntry> AuditEntries => Set<Access.AuditEntry>();
+
+    public DbSet<Access.PortalUser> Users => Set<Access.PortalUser>();
+
+    public DbSet<Access.ApiKey> ApiKeys => Set<Access.ApiKey>();
+
     /// <summary>
     /// The setting that changes, to a new random value, with every change of a job queue or a job definition (tags
     /// included), in the transaction that makes it. A submission that read it before it resolved its queue and its
@@ -117,10 +123,37 @@ public sealed class BatchDbContext : DbContext
         configurationBuilder.Properties<JobDefinitionStatus>().HaveConversion<string>().HaveMaxLength(16);
         configurationBuilder.Properties<MissedRunPolicy>().HaveConversion<string>().HaveMaxLength(16);
         configurationBuilder.Properties<OverlapPolicy>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<Access.Role>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<Access.ActorVia>().HaveConversion<string>().HaveMaxLength(16);
     }
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
+        // Appended in time order and read newest first by Id; no other index, so that a submission's entry costs little.
+        modelBuilder.Entity<Access.AuditEntry>(e =>
+        {
+            e.Property(x => x.Actor).HasMaxLength(Access.Actor.MaxNameLength);
+            e.Property(x => x.Action).HasMaxLength(64);
+            e.Property(x => x.Target).HasMaxLength(512);
+            e.Property(x => x.Detail).HasMaxLength(Access.AuditEntry.MaxDetailLength);
+            e.Ignore(x => x.Source);
+        });
+
+        modelBuilder.Entity<Access.PortalUser>(e =>
+        {
+            e.HasKey(x => x.UserName);
+            // User names compare without case, as people type them (the migration creates the column COLLATE NOCASE).
+            e.Property(x => x.UserName).HasMaxLength(Access.PortalUser.MaxUserNameLength).UseCollation("NOCASE");
+            e.HasMany(x => x.ApiKeys).WithOne().HasForeignKey(k => k.UserName).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<Access.ApiKey>(e =>
+        {
+            e.HasKey(x => x.AccessKeyId);
+            e.Property(x => x.UserName).UseCollation("NOCASE");
+            e.HasIndex(x => x.UserName);
+        });
+
         modelBuilder.Entity<ComputeEnvironment>(e =>
         {
             e.HasIndex(x => x.Name).IsUnique();

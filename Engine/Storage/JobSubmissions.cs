@@ -50,10 +50,10 @@ public sealed class JobSubmissions(IDbContextFactory<BatchDbContext> dbFactory, 
     /// <paramref name="basis"/>, the job is written only if its queue and definition are still as the submission read
     /// them; otherwise <see cref="SubmissionBasisChangedException"/>.
     /// </summary>
-    public async Task AddAsync(Job job, IReadOnlyList<JobDependencyEdge>? edges = null, SubmissionBasis? basis = null, CancellationToken ct = default)
+    public async Task AddAsync(Job job, IReadOnlyList<JobDependencyEdge>? edges = null, SubmissionBasis? basis = null, Access.AuditEntry? audit = null, CancellationToken ct = default)
     {
         ct.ThrowIfCancellationRequested();
-        var pending = new PendingInsert(job, edges ?? [], basis);
+        var pending = new PendingInsert(job, edges ?? [], basis, audit);
         _inserts.Enqueue(pending);
 
         // Re-checked after the release: a job queued while the last writer finished is not left behind.
@@ -130,6 +130,12 @@ public sealed class JobSubmissions(IDbContextFactory<BatchDbContext> dbFactory, 
 
                 db.Jobs.Add(one.Job);
                 db.JobDependencyEdges.AddRange(one.Edges);
+                if (one.Audit is { } entry)
+                {
+                    // In the job's own write: a job stored is a submission recorded.
+                    db.AuditEntries.Add(entry);
+                }
+
                 db.JobStatusChanges.Add(new JobStatusChange { JobId = one.Job.Id, To = JobStatus.Submitted, At = one.Job.CreatedAt });
                 if (one.Job.Status == JobStatus.Pending)
                 {
@@ -148,6 +154,11 @@ public sealed class JobSubmissions(IDbContextFactory<BatchDbContext> dbFactory, 
             foreach (var one in written)
             {
                 one.Job.Seq = 0; // in case the failed batch handed out a key before it rolled back
+                if (one.Audit is { } entry)
+                {
+                    entry.Id = 0;
+                }
+
                 one.Job.WaitsFor = 0;
                 one.Job.WaitFailed = false;
                 one.Job.StartAs(JobStatus.Submitted, one.Job.CreatedAt);
@@ -231,10 +242,10 @@ public sealed class JobSubmissions(IDbContextFactory<BatchDbContext> dbFactory, 
         return null;
     }
 
-    private sealed record PendingInsert(Job Job, IReadOnlyList<JobDependencyEdge> Edges, SubmissionBasis? Basis, TaskCompletionSource Done)
+    private sealed record PendingInsert(Job Job, IReadOnlyList<JobDependencyEdge> Edges, SubmissionBasis? Basis, Access.AuditEntry? Audit, TaskCompletionSource Done)
     {
-        public PendingInsert(Job job, IReadOnlyList<JobDependencyEdge> edges, SubmissionBasis? basis)
-            : this(job, edges, basis, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously))
+        public PendingInsert(Job job, IReadOnlyList<JobDependencyEdge> edges, SubmissionBasis? basis, Access.AuditEntry? audit)
+            : this(job, edges, basis, audit, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously))
         {
         }
     }

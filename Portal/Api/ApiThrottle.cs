@@ -1,3 +1,4 @@
+using BatchPortal.Engine.Access;
 using System.ComponentModel.DataAnnotations;
 using System.Threading.RateLimiting;
 using BatchPortal.Portal.Access;
@@ -61,5 +62,5 @@ internal static class ApiThrottle
     }
 
     private static string PartitionOf(HttpContext http) =>
-        http.Features.Get<Caller>() is { Via: "api-key" } caller ? $"access key {caller.Name}" : $"address {http.Connection.RemoteIpAddress}";
+        http.Features.Get<Actor>() is { Via: ActorVia.ApiKey, AccessKeyId: { } key } ? $"access key {key}" : $"address {http.Connection.RemoteIpAddress}";
 }

@@ -32,7 +32,8 @@ internal sealed class AwsErrorResult(int status, string type, string message) : 
 
     public static AwsErrorResult Client(string message) => new(StatusCodes.Status400BadRequest, "ClientException", message);
 
-    public static AwsErrorResult From(BatchError error) => Client(error.Message);
+    public static AwsErrorResult From(BatchError error) =>
+        error is AccessDenied ? new(StatusCodes.Status403Forbidden, "AccessDeniedException", error.Message) : Client(error.Message);
 
     public static AwsErrorResult Server(string message) => new(StatusCodes.Status500InternalServerError, "ServerException", message);
 

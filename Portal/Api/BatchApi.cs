@@ -91,6 +91,11 @@ internal static class BatchApi
     public static AwsErrorResult? Denied(this HttpContext http, Permission permission, string operation)
     {
         var caller = http.Caller();
+        if (caller is null)
+        {
+            return new AwsErrorResult(StatusCodes.Status403Forbidden, "AccessDeniedException", $"batch:{operation} needs a signed request or a signed-in user.");
+        }
+
         return AccessPolicy.Allows(caller.Role, permission)
             ? null
             : new AwsErrorResult(

@@ -1,3 +1,4 @@
+using BatchPortal.Portal.Access;
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Resources;
 
@@ -8,14 +9,14 @@ internal static class ComputeEnvironmentsApi
     public static async Task<IResult> CreateAsync(HttpContext http, CreateComputeEnvironmentRequest r)
     {
         var arns = http.Service<Arns>();
-        var result = await http.Service<ComputeEnvironmentService>().CreateAsync(r, http.RequestAborted);
+        var result = await http.Service<ComputeEnvironmentService>().CreateAsync(r, http.Caller(), http.RequestAborted);
         return BatchApi.Reply(result, ce => new { computeEnvironmentName = ce.Name, computeEnvironmentArn = arns.ComputeEnvironment(ce.Name) });
     }
 
     public static async Task<IResult> UpdateAsync(HttpContext http, UpdateComputeEnvironmentRequest r)
     {
         var arns = http.Service<Arns>();
-        var result = await http.Service<ComputeEnvironmentService>().UpdateAsync(r, http.RequestAborted);
+        var result = await http.Service<ComputeEnvironmentService>().UpdateAsync(r, http.Caller(), http.RequestAborted);
         return BatchApi.Reply(result, ce => new { computeEnvironmentName = ce.Name, computeEnvironmentArn = arns.ComputeEnvironment(ce.Name) });
     }
 
@@ -26,7 +27,7 @@ internal static class ComputeEnvironmentsApi
             return AwsErrorResult.Client("computeEnvironment (name or ARN) is required.");
         }
 
-        var result = await http.Service<ComputeEnvironmentService>().DeleteAsync(r.ComputeEnvironment, http.RequestAborted);
+        var result = await http.Service<ComputeEnvironmentService>().DeleteAsync(r.ComputeEnvironment, http.Caller(), http.RequestAborted);
         return BatchApi.Reply(result, _ => new { });
     }
 

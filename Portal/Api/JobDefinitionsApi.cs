@@ -1,3 +1,4 @@
+using BatchPortal.Portal.Access;
 using BatchPortal.Engine.Access;
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Resources;
@@ -17,7 +18,7 @@ internal static class JobDefinitionsApi
         }
 
         var arns = http.Service<Arns>();
-        var result = await http.Service<JobDefinitionService>().RegisterAsync(r, http.RequestAborted);
+        var result = await http.Service<JobDefinitionService>().RegisterAsync(r, http.Caller(), http.RequestAborted);
         return BatchApi.Reply(result, d => new { jobDefinitionName = d.Name, jobDefinitionArn = arns.JobDefinition(d.Name, d.Revision), revision = d.Revision });
     }
 
@@ -28,7 +29,7 @@ internal static class JobDefinitionsApi
             return AwsErrorResult.Client("jobDefinition (name:revision or ARN) is required.");
         }
 
-        var result = await http.Service<JobDefinitionService>().DeregisterAsync(r.JobDefinition, http.RequestAborted);
+        var result = await http.Service<JobDefinitionService>().DeregisterAsync(r.JobDefinition, http.Caller(), http.RequestAborted);
         return BatchApi.Reply(result, _ => new { });
     }
 

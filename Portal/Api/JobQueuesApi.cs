@@ -1,3 +1,4 @@
+using BatchPortal.Portal.Access;
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Resources;
 using BatchPortal.Engine.Storage;
@@ -9,14 +10,14 @@ internal static class JobQueuesApi
     public static async Task<IResult> CreateAsync(HttpContext http, CreateJobQueueRequest r)
     {
         var arns = http.Service<Arns>();
-        var result = await http.Service<JobQueueService>().CreateAsync(r, http.RequestAborted);
+        var result = await http.Service<JobQueueService>().CreateAsync(r, http.Caller(), http.RequestAborted);
         return BatchApi.Reply(result, q => new { jobQueueName = q.Name, jobQueueArn = arns.JobQueue(q.Name) });
     }
 
     public static async Task<IResult> UpdateAsync(HttpContext http, UpdateJobQueueRequest r)
     {
         var arns = http.Service<Arns>();
-        var result = await http.Service<JobQueueService>().UpdateAsync(r, http.RequestAborted);
+        var result = await http.Service<JobQueueService>().UpdateAsync(r, http.Caller(), http.RequestAborted);
         return BatchApi.Reply(result, q => new { jobQueueName = q.Name, jobQueueArn = arns.JobQueue(q.Name) });
     }
 
@@ -27,7 +28,7 @@ internal static class JobQueuesApi
             return AwsErrorResult.Client("jobQueue (name or ARN) is required.");
         }
 
-        var result = await http.Service<JobQueueService>().DeleteAsync(r.JobQueue, http.RequestAborted);
+        var result = await http.Service<JobQueueService>().DeleteAsync(r.JobQueue, http.Caller(), http.RequestAborted);
         return BatchApi.Reply(result, _ => new { });
     }
 

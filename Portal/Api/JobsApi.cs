@@ -1,3 +1,4 @@
+using BatchPortal.Portal.Access;
 using System.Globalization;
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Jobs;
@@ -11,7 +12,7 @@ internal static class JobsApi
     public static async Task<IResult> SubmitAsync(HttpContext http, SubmitJobRequest r)
     {
         var arns = http.Service<Arns>();
-        var result = await http.Service<JobService>().SubmitAsync(r, http.RequestAborted);
+        var result = await http.Service<JobService>().SubmitAsync(r, http.Caller(), http.RequestAborted);
         return BatchApi.Reply(result, j => new { jobArn = arns.Job(j.Id), jobName = j.Name, jobId = j.Id });
     }
 
@@ -118,7 +119,7 @@ internal static class JobsApi
             return AwsErrorResult.Client("jobId is required.");
         }
 
-        var result = await http.Service<JobService>().CancelAsync(r.JobId, r.Reason, http.RequestAborted);
+        var result = await http.Service<JobService>().CancelAsync(r.JobId, r.Reason, http.Caller(), http.RequestAborted);
         return BatchApi.Reply(result, _ => new { });
     }
 
@@ -129,7 +130,7 @@ internal static class JobsApi
             return AwsErrorResult.Client("jobId is required.");
         }
 
-        var result = await http.Service<JobService>().TerminateAsync(r.JobId, r.Reason, http.RequestAborted);
+        var result = await http.Service<JobService>().TerminateAsync(r.JobId, r.Reason, http.Caller(), http.RequestAborted);
         return BatchApi.Reply(result, _ => new { });
     }
 

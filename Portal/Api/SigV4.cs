@@ -16,9 +16,10 @@ public sealed class ApiOptions
     public const string Section = "Api";
 
     /// <summary>
-    /// When empty (the default), any credentials are accepted, as local emulators do, and the caller is the local user
-    /// (an Admin: only on loopback addresses). Otherwise every request to <c>/v1</c> and the Logs API must carry a valid
-    /// SigV4 signature made with one of these keys, and acts with the key's role.
+    /// Without sign-in (<c>Auth:Mode</c> <c>None</c>) and with no key here (the default), any credentials are accepted, as
+    /// local emulators do, and the caller is the local user (an Admin: only on loopback addresses). Otherwise every
+    /// request to <c>/v1</c> and the Logs API must carry a valid SigV4 signature made with one of these keys or with a
+    /// key a user made on their page, and acts with the key's role (its user's).
     /// </summary>
     public List<AccessKey> AccessKeys { get; set; } = [];
 
@@ -95,7 +96,8 @@ internal static class SigV4
         app.Use(async (http, next) =>
         {
             var options = http.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value;
-            if (options.AccessKeys.Count == 0 || !IsApiRequest(http.Request))
+            var signIn = http.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.Mode != AuthMode.None;
+            if ((options.AccessKeys.Count == 0 && !signIn) || !IsApiRequest(http.Request))
             {
                 await next(http);
                 return;
@@ -143,7 +145,11 @@ internal static class SigV4
             return Denied("IncompleteSignatureException", $"Credential '{credential}' must be <access key>/<date>/<region>/<service>/aws4_request.");
         }
 
-        var key = options.AccessKeys.FirstOrDefault(k => k.AccessKeyId == scope[0]);
+        // A key from configuration, or one a user made (with sign-in on): it acts with its role, or its user's.
+        var configured = options.AccessKeys.FirstOrDefault(k => k.AccessKeyId == scope[0]);
+        var key = configured is not null
+            ? new ApiCredential(new Actor(configured.AccessKeyId, configured.Role!.Value, ActorVia.ApiKey, configured.AccessKeyId), configured.SecretAccessKey)
+            : await http.RequestServices.GetRequiredService<UserService>().CredentialAsync(scope[0], http.RequestAborted);
         if (key is null)
         {
             return Denied("UnrecognizedClientException", "The security token included in the request is invalid.");
@@ -239,7 +245,7 @@ internal static class SigV4
         var expected = Convert.ToHexStringLower(Hmac(signingKey, stringToSign));
         if (CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(signature)))
         {
-            http.SetCaller(new Caller(key.AccessKeyId, key.Role!.Value, "api-key"));
+            http.SetCaller(key.Actor);
             return null;
         }
 

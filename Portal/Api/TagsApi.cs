@@ -1,3 +1,4 @@
+using BatchPortal.Portal.Access;
 using BatchPortal.Engine.Access;
 using BatchPortal.Engine.Resources;
 
@@ -17,7 +18,7 @@ internal static class TagsApi
 
     public static async Task<IResult> TagAsync(string resourceArn, HttpContext http)
     {
-        if (http.Denied(TaggingOf(Uri.UnescapeDataString(resourceArn)), "TagResource") is { } denied)
+        if (http.Denied(AccessPolicy.TaggingOf(Uri.UnescapeDataString(resourceArn)), "TagResource") is { } denied)
         {
             return denied;
         }
@@ -34,29 +35,21 @@ internal static class TagsApi
             return AwsErrorResult.From(bindError);
         }
 
-        var result = await http.Service<TagService>().TagAsync(Uri.UnescapeDataString(resourceArn), input.Value!.Tags, http.RequestAborted);
+        var result = await http.Service<TagService>().TagAsync(Uri.UnescapeDataString(resourceArn), input.Value!.Tags, http.Caller(), http.RequestAborted);
         return BatchApi.Reply(result, _ => new { });
     }
 
     public static async Task<IResult> UntagAsync(string resourceArn, HttpContext http)
     {
-        if (http.Denied(TaggingOf(Uri.UnescapeDataString(resourceArn)), "UntagResource") is { } denied)
+        if (http.Denied(AccessPolicy.TaggingOf(Uri.UnescapeDataString(resourceArn)), "UntagResource") is { } denied)
         {
             return denied;
         }
 
         var keys = http.Request.Query["tagKeys"].Where(k => k is not null).Select(k => k!).ToList();
-        var result = await http.Service<TagService>().UntagAsync(Uri.UnescapeDataString(resourceArn), keys, http.RequestAborted);
+        var result = await http.Service<TagService>().UntagAsync(Uri.UnescapeDataString(resourceArn), keys, http.Caller(), http.RequestAborted);
         return BatchApi.Reply(result, _ => new { });
     }
-
-    /// <summary>Tagging a resource takes what changing it takes: a job or a definition an Operator's, the rest an Admin's.</summary>
-    private static Permission TaggingOf(string arn) =>
-        arn.Contains(":job/", StringComparison.Ordinal) ? Permission.TagJob
-        : arn.Contains(":job-definition/", StringComparison.Ordinal) ? Permission.RegisterJobDefinition
-        : arn.Contains(":job-queue/", StringComparison.Ordinal) ? Permission.ManageJobQueues
-        : arn.Contains(":scheduling-policy/", StringComparison.Ordinal) || arn.Contains(":schedule/", StringComparison.Ordinal) ? Permission.ManageSchedules
-        : Permission.ManageComputeEnvironments;
 
     private sealed class TagRequest
     {

@@ -1,3 +1,7 @@
+using Bunit.TestDoubles;
+using BatchPortal.Engine.Access;
+using BatchPortal.Portal.Access;
+using Microsoft.Extensions.Options;
 using BatchPortal.Engine;
 using BatchPortal.Engine.Domain;
 using BatchPortal.Engine.Execution;
@@ -28,8 +32,11 @@ public sealed class PortalTestContext : IAsyncDisposable
     private readonly string _databasePath;
     private readonly IHost _engine;
 
-    private PortalTestContext(string databasePath, IHost engine, BunitContext bunit)
+    private readonly BunitAuthorizationContext _authorization;
+
+    private PortalTestContext(string databasePath, IHost engine, BunitContext bunit, BunitAuthorizationContext authorization)
     {
+        _authorization = authorization;
         _databasePath = databasePath;
         _engine = engine;
         Bunit = bunit;
@@ -77,17 +84,31 @@ public sealed class PortalTestContext : IAsyncDisposable
         bunit.JSInterop.Mode = JSRuntimeMode.Loose;
         bunit.Services.AddMudServices();
         bunit.Services.AddSingleton<SharedReads>();
+
+        // The console's user: an Admin unless a test signs in someone else (SignIn).
+        var authorization = bunit.AddAuthorization();
+        authorization.SetAuthorized("tester");
+        authorization.SetRoles(nameof(Role.Admin));
+        bunit.Services.AddSingleton(Options.Create(new AuthOptions()));
+        bunit.Services.AddScoped<ConsoleAccess>();
         foreach (var type in new[]
         {
             typeof(ComputeEnvironmentService), typeof(JobQueueService), typeof(JobDefinitionService), typeof(JobService),
             typeof(JobQueries), typeof(JobStatistics), typeof(JobStateMachine), typeof(LogStore), typeof(DockerHealth), typeof(IContainerRuntimeFactory), typeof(JobEventBroadcaster),
-            typeof(IJobEventPublisher), typeof(Arns), typeof(TimeProvider),
+            typeof(IJobEventPublisher), typeof(Arns), typeof(TimeProvider), typeof(UserService), typeof(AuditTrail),
         })
         {
             bunit.Services.AddSingleton(type, engine.Services.GetRequiredService(type));
         }
 
-        return new PortalTestContext(databasePath, engine, bunit);
+        return new PortalTestContext(databasePath, engine, bunit, authorization);
+    }
+
+    /// <summary>The console's user from now on: a name and a role, as a sign-in would give.</summary>
+    public void SignIn(string userName, Role role)
+    {
+        _authorization.SetAuthorized(userName);
+        _authorization.SetRoles(role.ToString());
     }
 
     /// <summary>

@@ -113,7 +113,7 @@ public partial class CreateComputeEnvironment
         _saving = true;
         try
         {
-            var result = await Environments.CreateAsync(ToRequest());
+            var result = await Environments.CreateAsync(ToRequest(), await Access.ActorAsync());
             if (!Errors.Accept(result, Snackbar))
             {
                 return;

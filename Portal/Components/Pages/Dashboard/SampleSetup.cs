@@ -20,7 +20,7 @@ internal sealed class SampleSetup(
     public string Image => configuration["Portal:SampleImage"] is { Length: > 0 } image ? image : "busybox:latest";
 
     /// <summary>Creates what is missing; returns a message for each step that failed (empty when all is there).</summary>
-    public async Task<IReadOnlyList<string>> CreateAsync(CancellationToken ct = default)
+    public async Task<IReadOnlyList<string>> CreateAsync(BatchPortal.Engine.Access.Actor by, CancellationToken ct = default)
     {
         var problems = new List<string>();
         if (await environments.GetAsync(EnvironmentName, ct) is null)
@@ -32,6 +32,7 @@ internal sealed class SampleSetup(
                     Type = "MANAGED",
                     ComputeResources = new ComputeResources { Type = "EC2", MinvCpus = 0, DesiredvCpus = 0, MaxvCpus = 4, InstanceTypes = ["optimal"] },
                 },
+                by,
                 ct);
             Note(ce.Error, problems);
         }
@@ -45,6 +46,7 @@ internal sealed class SampleSetup(
                     Priority = 1,
                     ComputeEnvironmentOrder = [new ComputeEnvironmentOrder { Order = 1, ComputeEnvironment = EnvironmentName }],
                 },
+                by,
                 ct);
             Note(queue.Error, problems);
         }
@@ -60,6 +62,7 @@ internal sealed class SampleSetup(
             container.SetRequirement("MEMORY", "64");
             var definition = await definitions.RegisterAsync(
                 new RegisterJobDefinitionRequest { JobDefinitionName = DefinitionName, Type = "container", ContainerProperties = container },
+                by,
                 ct);
             Note(definition.Error, problems);
         }

@@ -339,7 +339,7 @@ public partial class CreateJobDefinition
         _saving = true;
         try
         {
-            var result = await Definitions.RegisterAsync(request);
+            var result = await Definitions.RegisterAsync(request, await Access.ActorAsync());
             if (!Errors.Accept(result, Snackbar))
             {
                 return;

@@ -102,7 +102,7 @@ public partial class CreateJobQueue
         _saving = true;
         try
         {
-            var result = await Queues.CreateAsync(ToRequest());
+            var result = await Queues.CreateAsync(ToRequest(), await Access.ActorAsync());
             if (!Errors.Accept(result, Snackbar))
             {
                 return;

@@ -178,13 +178,13 @@ public sealed partial class JobDetail
 
     private async Task CancelAsync()
     {
-        var result = await JobService.CancelAsync(JobId, "Cancelled from the console");
+        var result = await JobService.CancelAsync(JobId, "Cancelled from the console", await Access.ActorAsync());
         Snackbar.Add(result.Error?.Message ?? "Job cancelled.", result.IsSuccess ? Severity.Success : Severity.Error);
     }
 
     private async Task TerminateAsync()
     {
-        var result = await JobService.TerminateAsync(JobId, "Terminated from the console");
+        var result = await JobService.TerminateAsync(JobId, "Terminated from the console", await Access.ActorAsync());
         Snackbar.Add(result.Error?.Message ?? "Job terminating.", result.IsSuccess ? Severity.Success : Severity.Error);
     }
 }

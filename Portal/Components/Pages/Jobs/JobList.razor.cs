@@ -220,14 +220,17 @@ public sealed partial class JobList
 
         var reason = terminate ? "Terminated from the console" : "Cancelled from the console";
         var changed = 0;
+        var by = await Access.ActorAsync();
+        string? refused = null;
         foreach (var id in ids)
         {
-            var result = terminate ? await JobService.TerminateAsync(id, reason) : await JobService.CancelAsync(id, reason);
+            var result = terminate ? await JobService.TerminateAsync(id, reason, by) : await JobService.CancelAsync(id, reason, by);
             changed += result.Value ? 1 : 0;
+            refused ??= result.Error is AccessDenied denied ? denied.Message : null;
         }
 
         _selected.Clear();
-        Snackbar.Add($"{verb}: {changed} of {ids.Count} job(s) affected.", Severity.Info);
+        Snackbar.Add(refused ?? $"{verb}: {changed} of {ids.Count} job(s) affected.", refused is null ? Severity.Info : Severity.Error);
         await LoadAsync();
     }
 }

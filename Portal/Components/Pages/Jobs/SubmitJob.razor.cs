@@ -201,7 +201,7 @@ public partial class SubmitJob
         _saving = true;
         try
         {
-            var result = await Jobs.SubmitAsync(ToRequest());
+            var result = await Jobs.SubmitAsync(ToRequest(), await Access.ActorAsync());
             if (!Errors.Accept(result, Snackbar))
             {
                 return;

@@ -149,7 +149,7 @@ public sealed partial class EditSchedule
         _saving = true;
         try
         {
-            var result = EditName is null ? await Schedules.CreateAsync(ToRequest()) : await Schedules.UpdateAsync(EditName, ToRequest());
+            var result = EditName is null ? await Schedules.CreateAsync(ToRequest(), await Access.ActorAsync()) : await Schedules.UpdateAsync(EditName, ToRequest(), await Access.ActorAsync());
             if (!Errors.Accept(result, Snackbar))
             {
                 return;
