@@ -35,7 +35,9 @@ internal static class SignIn
     public static WebApplicationBuilder AddPortalSignIn(this WebApplicationBuilder builder)
     {
         var auth = builder.Configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
-        builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart();
+        builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section)
+            .Validate(o => o.Mode == auth.Mode, $"Auth:Mode was {auth.Mode} when the portal set up sign-in and is something else now; set it before start, in appsettings.json, the environment or the command line.")
+            .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidation>();
         builder.Services.AddCascadingAuthenticationState();
         builder.Services.AddScoped<AuthenticationStateProvider, SessionRevalidation>();

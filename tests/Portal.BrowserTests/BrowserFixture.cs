@@ -6,13 +6,16 @@ namespace BatchPortal.Portal.BrowserTests;
 /// One portal and one Chromium for the browser tests. Debian's Chromium is used (Playwright cannot download its own
 /// here); when it is missing the tests fail with the reason, they never skip.
 /// </summary>
-public sealed class BrowserFixture : IAsyncLifetime
+public class BrowserFixture : IAsyncLifetime
 {
     public PortalHost Portal { get; private set; } = default!;
 
     public IBrowser Browser { get; private set; } = default!;
 
     private IPlaywright? _playwright;
+
+    /// <summary>What the portal is started with beside the tests' defaults.</summary>
+    protected virtual IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>();
 
     public static string ChromiumPath =>
         Environment.GetEnvironmentVariable("BATCHPORTAL_CHROMIUM") is { Length: > 0 } configured ? configured : "/usr/bin/chromium";
@@ -25,7 +28,7 @@ public sealed class BrowserFixture : IAsyncLifetime
                 $"Chromium not found at {ChromiumPath}. Run tests/run.sh (it installs Debian's chromium) or set BATCHPORTAL_CHROMIUM.");
         }
 
-        Portal = new PortalHost();
+        Portal = new PortalHost(Settings);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

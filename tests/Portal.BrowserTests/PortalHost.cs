@@ -13,8 +13,11 @@ public sealed class PortalHost : WebApplicationFactory<Program>
 {
     private readonly string _dataFolder = Directory.CreateTempSubdirectory("batchportal-browser-").FullName;
 
-    public PortalHost()
+    private readonly IReadOnlyDictionary<string, string?> _settings;
+
+    public PortalHost(IReadOnlyDictionary<string, string?>? settings = null)
     {
+        _settings = settings ?? new Dictionary<string, string?>();
         UseKestrel(0);
         StartServer();
         var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
@@ -41,13 +44,20 @@ public sealed class PortalHost : WebApplicationFactory<Program>
     {
         builder.UseContentRoot(Path.Combine(RepositoryRoot, "Portal"));
         builder.UseEnvironment("Development");
+
+        // As host settings too: Program reads some (Auth:Mode) while it builds, before app configuration is added.
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
         builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Engine:Storage:DatabasePath"] = Path.Combine(_dataFolder, "batchportal.db"),
             ["Engine:Docker:Endpoint"] = Environment.GetEnvironmentVariable("BATCHPORTAL_DOCKER_ENDPOINT") ?? "unix:///var/run/docker.sock",
             ["Engine:Scheduler:PollInterval"] = "00:00:01",
             ["Logging:LogLevel:Default"] = "Warning",
-        }));
+        }).AddInMemoryCollection(_settings));
     }
 
     protected override void Dispose(bool disposing)

@@ -48,6 +48,13 @@ public sealed class PortalHost : WebApplicationFactory<Program>
     {
         builder.UseContentRoot(Path.Combine(RepositoryRoot, "Portal"));
         builder.UseEnvironment("Development");
+
+        // Also as host settings: Program reads some (Auth:Mode) while it builds, before app configuration is added.
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
         builder.ConfigureAppConfiguration(config =>
         {
             config.AddInMemoryCollection(new Dictionary<string, string?>
