@@ -110,6 +110,14 @@ internal static class SignIn
                 o.ClientSecret = oidc.ClientSecret;
                 o.RequireHttpsMetadata = oidc.RequireHttpsMetadata;
                 o.ResponseType = OpenIdConnectResponseType.Code;
+
+                // The code comes back on a top-level GET (with PKCE): the correlation and nonce cookies can then be
+                // SameSite=Lax, which browsers keep over plain HTTP too (they refuse SameSite=None without Secure).
+                o.ResponseMode = OpenIdConnectResponseMode.Query;
+                o.CorrelationCookie.SameSite = SameSiteMode.Lax;
+                o.CorrelationCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                o.NonceCookie.SameSite = SameSiteMode.Lax;
+                o.NonceCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
                 o.UsePkce = true;
                 o.SaveTokens = false;
                 o.GetClaimsFromUserInfoEndpoint = true;
@@ -124,6 +132,9 @@ internal static class SignIn
                     o.Scope.Add(scope);
                 }
 
+                // The name and the role claims may come in the ID token or from the userinfo endpoint.
+                o.ClaimActions.MapJsonKey(oidc.NameClaim, oidc.NameClaim);
+                o.ClaimActions.MapJsonKey(oidc.RoleClaim, oidc.RoleClaim);
                 o.TokenValidationParameters.NameClaimType = oidc.NameClaim;
                 o.TokenValidationParameters.RoleClaimType = oidc.RoleClaim;
                 o.Events.OnTicketReceived = async context =>

@@ -20,7 +20,7 @@ public class BrowserFixture : IAsyncLifetime
     public static string ChromiumPath =>
         Environment.GetEnvironmentVariable("BATCHPORTAL_CHROMIUM") is { Length: > 0 } configured ? configured : "/usr/bin/chromium";
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         if (!File.Exists(ChromiumPath))
         {
@@ -42,7 +42,7 @@ public class BrowserFixture : IAsyncLifetime
         });
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (Browser is not null)
         {

@@ -86,3 +86,90 @@ public sealed class SignInTests(SignInBrowserFixture fixture)
         await Assertions.Expect(jobs.GetByTestId("submit-job")).ToHaveCountAsync(0);
     }
 }
+
+/// <summary>A portal with <c>Auth:Mode</c> <c>Oidc</c> against the tests' own OpenID Connect provider (OidcServer).</summary>
+public sealed class OidcBrowserFixture : BrowserFixture
+{
+    private OidcServer? _idp;
+
+    public OidcServer Idp => _idp ?? throw new InvalidOperationException("The provider has not started.");
+
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Auth:Mode"] = "Oidc",
+        ["Auth:Oidc:Authority"] = Idp.Authority,
+        ["Auth:Oidc:ClientId"] = OidcServer.ClientId,
+        ["Auth:Oidc:ClientSecret"] = OidcServer.ClientSecret,
+        ["Auth:Oidc:RequireHttpsMetadata"] = "false",
+        ["Auth:Oidc:DisplayName"] = "Test IdP",
+        ["Auth:Oidc:Scopes:0"] = "roles",
+        ["Auth:Oidc:Roles:Operator:0"] = "batch-operators",
+        ["Auth:Oidc:Roles:Admin:0"] = "batch-admins",
+    };
+
+    public override async Task InitializeAsync()
+    {
+        _idp = await OidcServer.StartAsync();
+        _idp.Users["olivia"] = ("olivia-idp-password", ["staff", "batch-operators"]);
+        _idp.Users["nadia"] = ("nadia-idp-password", ["staff"]);
+        await base.InitializeAsync();
+        _idp.RedirectUri = Portal.BaseAddress.TrimEnd('/') + "/signin-oidc";
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_idp is not null)
+        {
+            await _idp.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class OidcBrowserCollection : ICollectionFixture<OidcBrowserFixture>
+{
+    public const string Name = "browser oidc";
+}
+
+/// <summary>Signing in through OpenID Connect in Chromium: the provider's form, its role claim mapped to a role.</summary>
+[Collection(OidcBrowserCollection.Name)]
+[Trait("Category", "Browser")]
+public sealed class OidcSignInTests(OidcBrowserFixture fixture)
+{
+    [Fact]
+    public async Task OidcSignIn_MapsTheRoleClaim_RecordsTheUser_AndRefusesSomeoneWithNoMappedRole()
+    {
+        await using var context = await fixture.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(fixture.Portal.BaseAddress.TrimEnd('/') + "/jobs");
+        await page.WaitForURLAsync(new Regex("/signin\\?ReturnUrl=", RegexOptions.IgnoreCase));
+        await page.GetByTestId("signin-oidc").ClickAsync();
+
+        // The provider's own sign-in form, on its own port.
+        await page.WaitForURLAsync(new Regex("/login\\?returnUrl="));
+        await page.GetByLabel("IdP user").FillAsync("olivia");
+        await page.GetByLabel("IdP password").FillAsync("olivia-idp-password");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync();
+
+        await page.WaitForURLAsync(fixture.Portal.BaseAddress.TrimEnd('/') + "/jobs");
+        await BrowserFixture.WaitInteractiveAsync(page);
+        await Assertions.Expect(page.GetByTestId("user-name")).ToHaveTextAsync("olivia");
+        await Assertions.Expect(page.GetByTestId("user-role")).ToHaveTextAsync("Operator");
+        await Assertions.Expect(page.GetByTestId("submit-job")).ToBeVisibleAsync();
+
+        var users = fixture.Portal.Services.GetRequiredService<UserService>();
+        var olivia = await users.GetAsync("olivia");
+        Assert.Equal((Role.Operator, true, (string?)null), (olivia!.Role, olivia.External, olivia.PasswordHash));
+
+        await using var other = await fixture.Browser.NewContextAsync();
+        var refused = await other.NewPageAsync();
+        await refused.GotoAsync(fixture.Portal.BaseAddress.TrimEnd('/') + "/signin");
+        await refused.GetByTestId("signin-oidc").ClickAsync();
+        await refused.GetByLabel("IdP user").FillAsync("nadia");
+        await refused.GetByLabel("IdP password").FillAsync("nadia-idp-password");
+        await refused.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync();
+        await Assertions.Expect(refused.GetByTestId("signin-error")).ToContainTextAsync("nadia has no BatchPortal role");
+        Assert.Null(await users.GetAsync("nadia"));
+    }
+}
