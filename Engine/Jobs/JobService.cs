@@ -67,6 +67,7 @@ public sealed partial class JobService(
     TimeProvider time)
 {
     public const int MaxReasonLength = 1024;
+    public const int MinMemoryMiB = 4;
     public const int MaxDependencies = 20;
     public const int MinArraySize = 2;
     public const int MaxArraySize = 10_000;
@@ -182,6 +183,15 @@ public sealed partial class JobService(
         }
 
         var container = Resolve(definition.ContainerProperties, r.ContainerOverrides, parameters);
+
+        // As AWS requires: every job states its memory, in the definition or the overrides. Docker would otherwise run
+        // it without a limit, and one job could take the host's memory from all the others.
+        if (container.EffectiveMemoryMiB < MinMemoryMiB)
+        {
+            return new ValidationFailed(
+                "containerOverrides.resourceRequirements",
+                $"Memory is required: job definition {definition.Name}:{definition.Revision} gives none, so give a MEMORY resource requirement (MiB, at least {MinMemoryMiB}) in containerOverrides, or register a revision that has one.");
+        }
         var job = new Job
         {
             Id = Guid.NewGuid().ToString(),

@@ -172,6 +172,11 @@ public sealed class ScheduleService(
         {
             errors.Add(new("jobDefinition", definitionError.Message));
         }
+        else if (definition.Value!.ContainerProperties.EffectiveMemoryMiB < JobService.MinMemoryMiB && (r.Overrides?.Memory ?? 0) < JobService.MinMemoryMiB)
+        {
+            // Each fire would be refused: every job states its memory (JobService).
+            errors.Add(new("overrides.memory", $"Memory is required: job definition {definition.Value.Name}:{definition.Value.Revision} gives none, so give the jobs' memory (MiB, at least {JobService.MinMemoryMiB}) here."));
+        }
 
         if (r.Overrides is { } o)
         {

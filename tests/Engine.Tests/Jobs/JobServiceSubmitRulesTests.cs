@@ -23,6 +23,31 @@ public class JobServiceSubmitRulesTests
         return request;
     }
 
+    [Fact]
+    public async Task SubmitAsync_RequiresMemory_FromTheDefinitionOrTheOverrides_AsAwsDoes()
+    {
+        await using var engine = await EngineAsync();
+        var container = new ContainerProperties { Image = "busybox", Command = ["true"] };
+        container.SetRequirement("VCPU", "1");
+        EngineHarness.Ok(await engine.Get<BatchPortal.Engine.Resources.JobDefinitionService>().RegisterAsync(
+            new BatchPortal.Engine.Resources.RegisterJobDefinitionRequest { JobDefinitionName = "no-memory", Type = "container", ContainerProperties = container }));
+
+        var refused = await engine.JobService.SubmitAsync(new SubmitJobRequest { JobName = "j", JobQueue = "q", JobDefinition = "no-memory" });
+        var field = Assert.Single(Assert.IsType<ValidationFailed>(refused.Error).Errors);
+        Assert.Equal("containerOverrides.resourceRequirements", field.Field);
+        Assert.Contains("Memory is required: job definition no-memory:1 gives none", field.Message, StringComparison.Ordinal);
+        Assert.Equal(0, await engine.Jobs.CountAsync(new BatchPortal.Engine.Storage.JobFilter()));
+
+        var given = EngineHarness.Ok(await engine.JobService.SubmitAsync(new SubmitJobRequest
+        {
+            JobName = "j",
+            JobQueue = "q",
+            JobDefinition = "no-memory",
+            ContainerOverrides = new ContainerOverrides { ResourceRequirements = [new ResourceRequirement { Type = "MEMORY", Value = "128" }] },
+        }));
+        Assert.Equal(128, given.MemoryMiB);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(0)]

@@ -81,6 +81,21 @@ public class ScheduleServiceTests
     }
 
     [Fact]
+    public async Task CreateAsync_RequiresMemory_WhenTheDefinitionGivesNone_ForEveryFireWouldBeRefused()
+    {
+        await using var scheduling = await ScheduleEngine.CreateAsync();
+        var container = new BatchPortal.Engine.Domain.ContainerProperties { Image = "busybox", Command = ["true"] };
+        container.SetRequirement("VCPU", "1");
+        EngineHarness.Ok(await scheduling.Engine.Get<BatchPortal.Engine.Resources.JobDefinitionService>().RegisterAsync(
+            new BatchPortal.Engine.Resources.RegisterJobDefinitionRequest { JobDefinitionName = "no-memory", Type = "container", ContainerProperties = container }));
+
+        var refused = await scheduling.Schedules.CreateAsync(Request(configure: r => r.JobDefinition = "no-memory"));
+        Assert.Contains("Memory is required", Assert.IsType<ValidationFailed>(refused.Error).For("overrides.memory"), StringComparison.Ordinal);
+
+        EngineHarness.Ok(await scheduling.Schedules.CreateAsync(Request(configure: r => (r.JobDefinition, r.Overrides) = ("no-memory", new ScheduleOverrides { Memory = 64 }))));
+    }
+
+    [Fact]
     public async Task CreateAsync_RefusesASecondScheduleOfTheSameName()
     {
         await using var scheduling = await ScheduleEngine.CreateAsync();
