@@ -63,6 +63,9 @@ public sealed class Job
     /// <summary>The caller's reason, kept from TerminateJob on a running job until its container has stopped.</summary>
     public string? TerminationReason { get; set; }
 
+    /// <summary>When TerminateJob reached the job while it ran: its container gets SIGTERM, then SIGKILL after the grace period.</summary>
+    public DateTimeOffset? TerminationRequestedAt { get; set; }
+
     /// <summary>An array parent's size (2–10,000); null for other jobs.</summary>
     public int? ArraySize { get; init; }
 

@@ -424,12 +424,28 @@ public sealed class JobStateMachine(
         FlagAsync(jobId, JobStatus.Running, _ => true, j => j.TimedOut = true, ct);
 
     /// <summary>Flags a RUNNING job as being terminated, so that its stop is not taken for a failure to retry.</summary>
-    public Task<bool> MarkTerminatingAsync(string jobId, string reason, CancellationToken ct = default) =>
-        FlagAsync(jobId, JobStatus.Running, _ => true, j =>
+    /// <remarks>
+    /// Not a move, but pages show "termination requested" with the time left before SIGKILL, so the change goes out as
+    /// a RUNNING → RUNNING event with the job's reason as it stands.
+    /// </remarks>
+    public async Task<bool> MarkTerminatingAsync(string jobId, string reason, CancellationToken ct = default)
+    {
+        Job? flagged = null;
+        var now = time.GetUtcNow();
+        if (!await FlagAsync(jobId, JobStatus.Running, _ => true, j =>
         {
             j.IsTerminated = true;
             j.TerminationReason = reason;
-        }, ct);
+            j.TerminationRequestedAt ??= now;
+            flagged = j;
+        }, ct))
+        {
+            return false;
+        }
+
+        await NotifyAsync([new JobStatusChanged(flagged!.Id, flagged.Name, flagged.QueueName, JobStatus.Running, JobStatus.Running, flagged.StatusReason, now)]);
+        return true;
+    }
 
     /// <summary>
     /// Changes an attempt's own record while the job stays where it is (e.g. that its engine stopped answering); false

@@ -95,7 +95,7 @@ public sealed class PortalTestContext : IAsyncDisposable
         {
             typeof(ComputeEnvironmentService), typeof(JobQueueService), typeof(JobDefinitionService), typeof(JobService),
             typeof(JobQueries), typeof(JobStatistics), typeof(JobStateMachine), typeof(LogStore), typeof(DockerHealth), typeof(IContainerRuntimeFactory), typeof(JobEventBroadcaster),
-            typeof(IJobEventPublisher), typeof(Arns), typeof(TimeProvider), typeof(UserService), typeof(AuditTrail),
+            typeof(IJobEventPublisher), typeof(Arns), typeof(IOptions<DockerOptions>), typeof(TimeProvider), typeof(UserService), typeof(AuditTrail),
         })
         {
             bunit.Services.AddSingleton(type, engine.Services.GetRequiredService(type));
@@ -116,13 +116,20 @@ public sealed class PortalTestContext : IAsyncDisposable
     /// provider MudSelect's items never appear. Find the page itself with <c>FindComponent&lt;TComponent&gt;()</c>.
     /// Only one provider may be live per context: call <c>Bunit.DisposeComponentsAsync()</c> before rendering a second page.
     /// </summary>
-    public IRenderedComponent<ContainerFragment> RenderPage<TComponent>()
+    public IRenderedComponent<ContainerFragment> RenderPage<TComponent>(params (string Name, object? Value)[] parameters)
         where TComponent : IComponent =>
         Bunit.Render(builder =>
         {
             builder.OpenComponent<MudPopoverProvider>(0);
             builder.CloseComponent();
-            builder.OpenComponent<TComponent>(1);
+            builder.OpenComponent<MudDialogProvider>(1);
+            builder.CloseComponent();
+            builder.OpenComponent<TComponent>(2);
+            foreach (var (name, value) in parameters)
+            {
+                builder.AddAttribute(3, name, value);
+            }
+
             builder.CloseComponent();
         });
 

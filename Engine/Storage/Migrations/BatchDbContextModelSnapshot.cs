@@ -304,6 +304,9 @@ namespace BatchPortal.Engine.Storage.Migrations
                     b.Property<string>("TerminationReason")
                         .HasColumnType("TEXT");
 
+                    b.Property<long?>("TerminationRequestedAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<bool>("TimedOut")
                         .HasColumnType("INTEGER");
 

@@ -16,6 +16,8 @@ public abstract class LivePage : ComponentBase, IDisposable
     private readonly List<IDisposable> _subscriptions = [];
     private int _stale;
     private int _staleLogs;
+    private string? _loadedKey;
+    private IDisposable? _logSubscription;
 
     [Inject]
     protected JobEventBroadcaster Broadcaster { get; set; } = default!;
@@ -43,11 +45,24 @@ public abstract class LivePage : ComponentBase, IDisposable
 
     protected abstract Task LoadAsync();
 
+    /// <summary>
+    /// What the page shows (a job id, a queue name): when a link changes it on the same page (one job's page to
+    /// another's), Blazor keeps the component, so the page forgets what it showed (<see cref="OnKeyChanged"/>) and loads
+    /// again. Null for pages that show one thing.
+    /// </summary>
+    protected virtual string? Key => null;
+
+    /// <summary>The page moved to another <see cref="Key"/>: drop what belonged to the last one.</summary>
+    protected virtual void OnKeyChanged()
+    {
+    }
+
     /// <summary>New log lines were stored for <see cref="LogsOfJob"/>: read them (a lighter step than a full reload).</summary>
     protected virtual Task OnLogsAppendedAsync() => Task.CompletedTask;
 
     protected override async Task OnInitializedAsync()
     {
+        _loadedKey = Key;
         await LoadAsync();
         if (WatchesJobs)
         {
@@ -55,9 +70,30 @@ public abstract class LivePage : ComponentBase, IDisposable
         }
 
         _subscriptions.Add(Broadcaster.SubscribeToResources(r => Wake(Concerns(r), ref _stale)));
+        SubscribeToLogs();
+    }
+
+    protected override async Task OnParametersSetAsync()
+    {
+        if (string.Equals(Key, _loadedKey, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        // The same component, another thing to show: a link from one job's page to another's.
+        _loadedKey = Key;
+        _logSubscription?.Dispose();
+        _logSubscription = null;
+        OnKeyChanged();
+        await LoadAsync();
+        SubscribeToLogs();
+    }
+
+    private void SubscribeToLogs()
+    {
         if (LogsOfJob is { } jobId)
         {
-            _subscriptions.Add(Broadcaster.SubscribeToLogs(jobId, l => Wake(Concerns(l), ref _staleLogs)));
+            _logSubscription = Broadcaster.SubscribeToLogs(jobId, l => Wake(Concerns(l), ref _staleLogs));
         }
     }
 
@@ -138,6 +174,8 @@ public abstract class LivePage : ComponentBase, IDisposable
             {
                 subscription.Dispose();
             }
+
+            _logSubscription?.Dispose();
 
             _reload.Dispose();
         }

@@ -1,4 +1,6 @@
 using BatchPortal.Engine.Domain;
+using BatchPortal.Engine.Execution;
+using BatchPortal.Portal.Components.Shared;
 using BatchPortal.Engine.Jobs;
 using BatchPortal.Engine.Notifications;
 using BatchPortal.Engine.Storage;
@@ -20,6 +22,7 @@ public sealed partial class JobDetail
     private bool _followLatest = true;
     private bool _paused;
     private int _childrenShown = 1000;
+    private ITimer? _countdown;
     private IReadOnlyList<(string Id, JobStatus Status)> _dependsOn = [];
     private IReadOnlyList<(string Id, JobStatus Status)> _dependents = [];
     private IReadOnlyDictionary<JobStatus, int> _summary = new Dictionary<JobStatus, int>();
@@ -46,9 +49,36 @@ public sealed partial class JobDetail
     [Inject]
     private IScrollManager Scroll { get; set; } = default!;
 
+    [Inject]
+    private IDialogService Dialogs { get; set; } = default!;
+
+    [Inject]
+    private TimeProvider Time { get; set; } = default!;
+
+    [Inject]
+    private Microsoft.Extensions.Options.IOptions<DockerOptions> DockerOptions { get; set; } = default!;
+
     private bool IsLive => _job?.Status is JobStatus.Running or JobStatus.Starting && _logAttempt == _job.AttemptCount;
 
     protected override string? LogsOfJob => JobId;
+
+    protected override string? Key => JobId;
+
+    protected override void OnKeyChanged()
+    {
+        _job = null;
+        _history = [];
+        _lines.Clear();
+        _lastLogId = 0;
+        _logAttempt = 0;
+        _followLatest = true;
+        _paused = false;
+        _childrenShown = 1000;
+        _dependsOn = [];
+        _dependents = [];
+        _summary = new Dictionary<JobStatus, int>();
+        _children = [];
+    }
 
     protected override bool Concerns(JobLogAppended appended) => appended.Attempt == _logAttempt && !_paused;
 
@@ -171,6 +201,7 @@ public sealed partial class JobDetail
         if (disposing)
         {
             _logGate.Dispose();
+            _countdown?.Dispose();
         }
 
         base.Dispose(disposing);
@@ -178,13 +209,70 @@ public sealed partial class JobDetail
 
     private async Task CancelAsync()
     {
-        var result = await JobService.CancelAsync(JobId, "Cancelled from the console", await Access.ActorAsync());
-        Snackbar.Add(result.Error?.Message ?? "Job cancelled.", result.IsSuccess ? Severity.Success : Severity.Error);
+        var what = _job!.IsArrayParent ? $"The array job and those of its {_job.ArraySize} children that have not started fail" : "The job fails";
+        if (await Dialogs.ConfirmAsync(
+                $"Cancel job {_job.Name}?",
+                $"{what} with your reason. A job already starting or running goes on; terminate it to stop its container.",
+                "Cancel job",
+                [Arns.Job(JobId)],
+                reason: "Cancelled from the console") is not { } reason)
+        {
+            return;
+        }
+
+        var result = await JobService.CancelAsync(JobId, reason, await Access.ActorAsync());
+        Snackbar.Add(result.Error?.Message ?? (result.Value ? "Job cancelled." : "The job had already started or finished; nothing was cancelled."), result.IsSuccess ? Severity.Success : Severity.Error);
+        await LoadAsync();
     }
 
     private async Task TerminateAsync()
     {
-        var result = await JobService.TerminateAsync(JobId, "Terminated from the console", await Access.ActorAsync());
-        Snackbar.Add(result.Error?.Message ?? "Job terminating.", result.IsSuccess ? Severity.Success : Severity.Error);
+        var grace = (int)DockerOptions.Value.StopGracePeriod.TotalSeconds;
+        if (await Dialogs.ConfirmAsync(
+                $"Terminate job {_job!.Name}?",
+                $"A job that has not started fails at once. A running container gets SIGTERM, then SIGKILL after {grace} s; the job then fails with your reason, and is not retried.",
+                "Terminate job",
+                [Arns.Job(JobId)],
+                reason: "Terminated from the console") is not { } reason)
+        {
+            return;
+        }
+
+        var result = await JobService.TerminateAsync(JobId, reason, await Access.ActorAsync());
+        Snackbar.Add(result.Error?.Message ?? (result.Value ? "Job terminating." : "The job had already finished; nothing was terminated."), result.IsSuccess ? Severity.Success : Severity.Error);
+        await LoadAsync();
+    }
+
+    /// <summary>A RUNNING job that TerminateJob reached, until its container has stopped.</summary>
+    private DateTimeOffset? TerminationPending => _job is { Status: JobStatus.Running, TerminationRequestedAt: { } at } ? at : null;
+
+    private string TerminationText(DateTimeOffset requestedAt)
+    {
+        var left = requestedAt + DockerOptions.Value.StopGracePeriod - Time.GetUtcNow();
+        return left > TimeSpan.Zero
+            ? $"SIGTERM sent; SIGKILL in {Math.Ceiling(left.TotalSeconds):0} s if the container has not stopped."
+            : "SIGKILL sent; waiting for Docker to report the container stopped.";
+    }
+
+    protected override async Task OnAfterRenderAsync(bool firstRender)
+    {
+        // The countdown moves once a second while a termination is pending, and stops with it.
+        if (TerminationPending is not null && _countdown is null)
+        {
+            _countdown = Time.CreateTimer(_ => _ = InvokeAsync(TickCountdown), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        }
+
+        await base.OnAfterRenderAsync(firstRender);
+    }
+
+    private void TickCountdown()
+    {
+        if (TerminationPending is null)
+        {
+            _countdown?.Dispose();
+            _countdown = null;
+        }
+
+        StateHasChanged();
     }
 }

@@ -206,19 +206,19 @@ public sealed partial class JobList
     private async Task ActAsync(IReadOnlyList<string> ids, bool terminate)
     {
         var verb = terminate ? "Terminate" : "Cancel";
-        var confirmed = await Dialogs.ShowMessageBoxAsync(
+        var reason = await Dialogs.ConfirmAsync(
             $"{verb} {ids.Count} job(s)?",
             terminate
                 ? "Jobs that have not started fail at once; running containers are stopped (SIGTERM, then SIGKILL). Finished jobs are left as they are."
-                : "Jobs that have not started (SUBMITTED, PENDING, RUNNABLE) fail with the reason \"Cancelled from the console\"; jobs already starting or running go on.",
-            yesText: $"{verb} {ids.Count}",
-            cancelText: "Keep them");
-        if (confirmed != true)
+                : "Jobs that have not started (SUBMITTED, PENDING, RUNNABLE) fail with your reason; jobs already starting or running go on.",
+            $"{verb} {ids.Count}",
+            ids,
+            reason: terminate ? "Terminated from the console" : "Cancelled from the console");
+        if (reason is null)
         {
             return;
         }
 
-        var reason = terminate ? "Terminated from the console" : "Cancelled from the console";
         var changed = 0;
         var by = await Access.ActorAsync();
         string? refused = null;

@@ -54,7 +54,7 @@ public class DeleteRulesTests
         Assert.Null((await ctx.ComputeEnvironments.SetStateAsync("ce-used", ResourceState.Disabled)).Error);
         var cut = Render<ComputeEnvironmentDetail>(ctx, "ce-used");
 
-        await cut.Button("Delete").ClickAsync(new MouseEventArgs());
+        await cut.ConfirmAsync(cut.Button("Delete"));
 
         var message = Assert.Single(Shown(ctx));
         Assert.Contains("job queue q-user", message, StringComparison.Ordinal);
@@ -70,7 +70,12 @@ public class DeleteRulesTests
         await CreateEnvironmentAsync(ctx, "ce-off", "DISABLED");
         var cut = Render<ComputeEnvironmentDetail>(ctx, "ce-off");
 
-        await cut.Button("Delete").ClickAsync(new MouseEventArgs());
+        var dialog = await cut.ConfirmAsync(cut.Button("Delete"), confirm: false);
+        Assert.Contains("Delete compute environment ce-off?", dialog.TextContent, StringComparison.Ordinal);
+        Assert.Contains("arn:aws:batch:us-east-1:000000000000:compute-environment/ce-off", dialog.TextContent, StringComparison.Ordinal);
+        Assert.NotNull(await ctx.ComputeEnvironments.GetAsync("ce-off"));
+
+        await cut.ConfirmAsync(cut.Button("Delete"));
 
         Assert.Null(await ctx.ComputeEnvironments.GetAsync("ce-off"));
         Assert.Equal("/compute-environments", new Uri(ctx.Navigation.Uri).AbsolutePath);
@@ -100,7 +105,12 @@ public class DeleteRulesTests
         await CreateQueueAsync(ctx, "q-off", "DISABLED", "ce-a");
         var cut = Render<JobQueueDetail>(ctx, "q-off");
 
-        await cut.Button("Delete").ClickAsync(new MouseEventArgs());
+        var dialog = await cut.ConfirmAsync(cut.Button("Delete"), confirm: false);
+        Assert.Contains("Delete job queue q-off?", dialog.TextContent, StringComparison.Ordinal);
+        Assert.Contains("No job waits in it.", dialog.TextContent, StringComparison.Ordinal);
+        Assert.NotNull(await ctx.JobQueues.GetAsync("q-off"));
+
+        await cut.ConfirmAsync(cut.Button("Delete"));
 
         Assert.Null(await ctx.JobQueues.GetAsync("q-off"));
         Assert.Equal("/job-queues", new Uri(ctx.Navigation.Uri).AbsolutePath);
@@ -117,7 +127,11 @@ public class DeleteRulesTests
         var latest = cut.FindAll("[data-testid=revision]")[0];
         Assert.Contains("Revision 2", latest.TextContent, StringComparison.Ordinal);
 
-        await latest.QuerySelectorAll("button").Single(b => b.TextContent.Trim() == "Deregister").ClickAsync(new MouseEventArgs());
+        var dialog = await cut.ConfirmAsync(latest.QuerySelectorAll("button").Single(b => b.TextContent.Trim() == "Deregister"), confirm: false);
+        Assert.Contains("Deregister jd-rev:2?", dialog.TextContent, StringComparison.Ordinal);
+        Assert.Equal(JobDefinitionStatus.Active, (await ctx.JobDefinitions.ResolveAsync("jd-rev:2")).Value?.Status);
+
+        await cut.ConfirmAsync(cut.FindAll("[data-testid=revision]")[0].QuerySelectorAll("button").Single(b => b.TextContent.Trim() == "Deregister"));
 
         Assert.Equal(JobDefinitionStatus.Inactive, (await ctx.JobDefinitions.ResolveAsync("jd-rev:2")).Value?.Status);
         Assert.Equal(JobDefinitionStatus.Active, (await ctx.JobDefinitions.ResolveAsync("jd-rev:1")).Value?.Status);
@@ -143,8 +157,10 @@ public class DeleteRulesTests
         {
             builder.OpenComponent<MudPopoverProvider>(0);
             builder.CloseComponent();
-            builder.OpenComponent<TPage>(1);
-            builder.AddAttribute(2, "Name", name);
+            builder.OpenComponent<MudDialogProvider>(1);
+            builder.CloseComponent();
+            builder.OpenComponent<TPage>(2);
+            builder.AddAttribute(3, "Name", name);
             builder.CloseComponent();
         });
 
