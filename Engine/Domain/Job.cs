@@ -43,6 +43,12 @@ public sealed class Job
 
     public Dictionary<string, string> Tags { get; init; } = [];
 
+    /// <summary>Whether the job's and its definition's tags go to its containers' tasks (AWS's <c>propagateTags</c>).</summary>
+    public bool PropagateTags { get; init; }
+
+    /// <summary>The submit's <c>schedulingPriorityOverride</c>, else the definition's <c>schedulingPriority</c>.</summary>
+    public int? SchedulingPriority { get; init; }
+
     /// <summary>How many attempts have been placed so far; the current attempt's number.</summary>
     public int AttemptCount { get; set; }
 

@@ -33,6 +33,9 @@ public sealed class SubmitJobRequest
     public List<JobDependency>? DependsOn { get; set; }
 
     public ArrayProperties? ArrayProperties { get; set; }
+
+    /// <summary>Overrides the definition's <c>schedulingPriority</c> (0–9999); fair-share scheduling orders by it within a share.</summary>
+    public int? SchedulingPriorityOverride { get; set; }
 }
 
 public sealed class ArrayProperties
@@ -104,9 +107,19 @@ public sealed partial class JobService(
         }
     }
 
-    private async Task<Result<Job>> SubmitOnceAsync(SubmitJobRequest r, SubmissionOrigin? origin, Actor by, CancellationToken ct)
+    /// <summary>
+    /// What a submission gets wrong on its own, before the queue, the definition and the dependencies are read: the
+    /// checks a form runs as the user types. The field names are SubmitJob's members.
+    /// </summary>
+    public static IReadOnlyList<FieldError> Validate(SubmitJobRequest r)
     {
         var errors = new List<FieldError>();
+        Validate(r, errors);
+        return errors;
+    }
+
+    private static void Validate(SubmitJobRequest r, List<FieldError> errors)
+    {
         if (Names.CheckJobName(r.JobName) is { } nameError)
         {
             errors.Add(new("jobName", nameError));
@@ -125,9 +138,24 @@ public sealed partial class JobService(
             JobDefinitionService.ValidateContainer(probe, "containerOverrides", errors, requireImage: false);
         }
 
+        if (r.SchedulingPriorityOverride is < 0 or > 9999)
+        {
+            errors.Add(new("schedulingPriorityOverride", $"Scheduling priority must be from 0 to 9999, not {r.SchedulingPriorityOverride}."));
+        }
+
         JobDefinitionService.ValidateRetryStrategy(r.RetryStrategy, errors);
         JobDefinitionService.ValidateTimeout(r.Timeout, errors);
         ComputeEnvironmentService.ValidateTags(r.Tags, errors);
+        if (r.ArrayProperties is not null && r.ArrayProperties.Size is not (>= MinArraySize and <= MaxArraySize))
+        {
+            errors.Add(new("arrayProperties.size", $"Array size must be from {MinArraySize} to {MaxArraySize}, not {r.ArrayProperties.Size?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "missing"}."));
+        }
+    }
+
+    private async Task<Result<Job>> SubmitOnceAsync(SubmitJobRequest r, SubmissionOrigin? origin, Actor by, CancellationToken ct)
+    {
+        var errors = new List<FieldError>();
+        Validate(r, errors);
 
         // Taken before the queue and the definition are: the write compares it (SubmitCatalog says why).
         var catalogToken = await catalog.TokenAsync(ct);
@@ -150,10 +178,6 @@ public sealed partial class JobService(
         }
 
         var arraySize = r.ArrayProperties?.Size;
-        if (r.ArrayProperties is not null && arraySize is not (>= MinArraySize and <= MaxArraySize))
-        {
-            errors.Add(new("arrayProperties.size", $"Array size must be from {MinArraySize} to {MaxArraySize}, not {arraySize?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "missing"}."));
-        }
 
         JobDefinition? definition = null;
         var resolved = await catalog.DefinitionAsync(r.JobDefinition, ct);
@@ -207,6 +231,8 @@ public sealed partial class JobService(
             RetryStrategy = r.RetryStrategy ?? definition.RetryStrategy,
             Timeout = r.Timeout ?? definition.Timeout,
             Tags = MergeTags(r, definition),
+            PropagateTags = r.PropagateTags ?? definition.PropagateTags,
+            SchedulingPriority = r.SchedulingPriorityOverride ?? definition.SchedulingPriority,
             ArraySize = arraySize,
             DependsOn = r.DependsOn ?? [],
             ScheduleName = origin?.ScheduleName,

@@ -37,3 +37,6 @@ public sealed record JobFilter
 public sealed record PageRequest(int Size = 50, long? BeforeSeq = null);
 
 public sealed record JobPage(IReadOnlyList<Job> Items, long? NextBeforeSeq);
+
+/// <summary>A job found by <see cref="JobQueries.SearchAsync"/>: enough to name it and link to it.</summary>
+public sealed record JobHit(string Id, string Name, JobStatus Status, string QueueName, DateTimeOffset CreatedAt, int? ArraySize);

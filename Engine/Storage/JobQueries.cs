@@ -63,6 +63,35 @@ public sealed class JobQueries(IDbContextFactory<BatchDbContext> dbFactory)
         return new JobPage(shown, next);
     }
 
+    /// <summary>
+    /// The jobs someone means by what they typed (the console's search box, a dependency picker): jobs whose id starts
+    /// with it (an ARN is read as its id, an array child's <c>id:index</c> too), then top-level jobs whose name does,
+    /// newest first.
+    /// </summary>
+    public async Task<IReadOnlyList<JobHit>> SearchAsync(string? text, int max = 10, CancellationToken ct = default)
+    {
+        var term = Arns.NameFrom((text ?? string.Empty).Trim(), "job");
+        if (term.Length == 0)
+        {
+            return [];
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var byId = await db.Jobs.AsNoTracking().Where(j => j.Id.StartsWith(term)).OrderByDescending(j => j.Seq).Take(max)
+            .Select(j => new JobHit(j.Id, j.Name, j.Status, j.QueueName, j.CreatedAt, j.ArraySize)).ToListAsync(ct);
+        var byName = await db.Jobs.AsNoTracking().Where(j => j.ParentJobId == null && j.Name.StartsWith(term)).OrderByDescending(j => j.Seq).Take(max)
+            .Select(j => new JobHit(j.Id, j.Name, j.Status, j.QueueName, j.CreatedAt, j.ArraySize)).ToListAsync(ct);
+        return [.. byId.Concat(byName).DistinctBy(j => j.Id).Take(max)];
+    }
+
+    /// <summary>The most recent top-level jobs, for a picker before anything is typed.</summary>
+    public async Task<IReadOnlyList<JobHit>> RecentAsync(int max = 10, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Jobs.AsNoTracking().Where(j => j.ParentJobId == null).OrderByDescending(j => j.Seq).Take(max)
+            .Select(j => new JobHit(j.Id, j.Name, j.Status, j.QueueName, j.CreatedAt, j.ArraySize)).ToListAsync(ct);
+    }
+
     public async Task<int> CountAsync(JobFilter filter, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);

@@ -290,6 +290,9 @@ public sealed class JobStateMachine(
                 MemoryMiB = parent.MemoryMiB,
                 RetryStrategy = parent.RetryStrategy,
                 Timeout = parent.Timeout,
+                Tags = new Dictionary<string, string>(parent.Tags),
+                PropagateTags = parent.PropagateTags,
+                SchedulingPriority = parent.SchedulingPriority,
                 ArrayIndex = i,
                 ParentJobId = parent.Id,
             };

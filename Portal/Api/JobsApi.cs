@@ -213,6 +213,8 @@ internal static class JobsApi
             },
             timeout = j.Timeout,
             tags = j.Tags,
+            propagateTags = j.PropagateTags,
+            schedulingPriority = j.SchedulingPriority,
             platformCapabilities = new[] { "EC2" },
             isCancelled = j.IsCancelled,
             isTerminated = j.IsTerminated,

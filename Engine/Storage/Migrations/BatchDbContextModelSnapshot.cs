@@ -261,6 +261,9 @@ namespace BatchPortal.Engine.Storage.Migrations
                     b.Property<string>("ParentJobId")
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("PropagateTags")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("QueueName")
                         .IsRequired()
                         .HasColumnType("TEXT");
@@ -275,6 +278,9 @@ namespace BatchPortal.Engine.Storage.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<long?>("ScheduledFireTime")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("SchedulingPriority")
                         .HasColumnType("INTEGER");
 
                     b.Property<long?>("StartedAt")

@@ -233,14 +233,6 @@ public partial class CreateJobDefinition
         Revalidate();
     }
 
-    private void AddCondition() => RetryConditions.Add(new EvaluateOnExit { OnExitCode = "*", Action = "RETRY" });
-
-    private void RemoveCondition(int index)
-    {
-        RetryConditions.RemoveAt(index);
-        Revalidate();
-    }
-
     private void AddVolume() => Volumes.Add(new NameValue());
 
     private void RemoveVolume(int index)
