@@ -404,6 +404,8 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
         return colon > slash ? (image[..colon], image[(colon + 1)..]) : (image, "latest");
     }
 
+    public Task<bool> HasImageAsync(string image, CancellationToken ct) => ImageExistsAsync(image, ct);
+
     private async Task<bool> ImageExistsAsync(string image, CancellationToken ct)
     {
         try

@@ -15,6 +15,9 @@ public interface IContainerRuntime
     /// <summary>Makes the image present locally, pulling it when missing. Throws <see cref="ImagePullException"/>.</summary>
     Task EnsureImageAsync(string image, CancellationToken ct);
 
+    /// <summary>Whether the image is present locally, so that a container of it starts without a pull.</summary>
+    Task<bool> HasImageAsync(string image, CancellationToken ct);
+
     /// <summary>The container already made for this attempt, if any: launches are safe to run twice.</summary>
     Task<string?> FindAttemptContainerAsync(string jobId, int attempt, CancellationToken ct);
 

@@ -40,6 +40,8 @@ internal sealed class ResilientContainerRuntime : IContainerRuntime
 
     public Task EnsureImageAsync(string image, CancellationToken ct) => RunAsync(c => _inner.EnsureImageAsync(image, c), ct);
 
+    public Task<bool> HasImageAsync(string image, CancellationToken ct) => RunAsync(c => _inner.HasImageAsync(image, c), ct);
+
     public Task<string?> FindAttemptContainerAsync(string jobId, int attempt, CancellationToken ct) => RunAsync(c => _inner.FindAttemptContainerAsync(jobId, attempt, c), ct);
 
     public Task<IReadOnlyList<ManagedContainer>> ListManagedAsync(CancellationToken ct) => RunAsync(_inner.ListManagedAsync, ct);

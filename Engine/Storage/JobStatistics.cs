@@ -17,15 +17,30 @@ public sealed class JobStatistics(IDbContextFactory<BatchDbContext> dbFactory, T
         return rows.ToDictionary(r => (r.QueueName, r.Status), r => r.Count);
     }
 
-    /// <summary>The latest failed jobs, most recently stopped first.</summary>
-    public async Task<IReadOnlyList<Job>> RecentFailuresAsync(int limit, CancellationToken ct = default)
+    /// <summary>
+    /// The latest failed jobs, most recently stopped first: real failures only, or (<paramref name="stoppedByUser"/>)
+    /// only the jobs someone cancelled or terminated, so that a mass cancel does not push real failures out of sight.
+    /// </summary>
+    public async Task<IReadOnlyList<Job>> RecentFailuresAsync(int limit, bool stoppedByUser = false, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         return await db.Jobs.AsNoTracking()
-            .Where(j => j.Status == JobStatus.Failed)
+            .Where(j => j.Status == JobStatus.Failed && (j.IsCancelled || j.IsTerminated) == stoppedByUser)
             .OrderByDescending(j => j.StoppedAt)
             .Take(limit)
             .ToListAsync(ct);
+    }
+
+    /// <summary>
+    /// RUNNABLE jobs that can never run as things are (AWS's <c>MISCONFIGURATION:</c> reasons: no environment of the
+    /// queue could ever hold them), with how many there are in all.
+    /// </summary>
+    public async Task<(IReadOnlyList<Job> Jobs, int Count)> BlockedAsync(int limit, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var blocked = db.Jobs.AsNoTracking().Where(j => j.Status == JobStatus.Runnable && j.StatusReason != null && j.StatusReason.StartsWith("MISCONFIGURATION:"));
+        var count = await blocked.CountAsync(ct);
+        return (count == 0 ? [] : await blocked.OrderBy(j => j.Seq).Take(limit).ToListAsync(ct), count);
     }
 
     /// <summary>Jobs that finished since <paramref name="since"/>, counted per minute: (minute, succeeded, failed).</summary>

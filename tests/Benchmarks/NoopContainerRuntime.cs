@@ -27,6 +27,8 @@ internal sealed class NoopContainerRuntime : IContainerRuntime, IContainerRuntim
 
     public Task EnsureImageAsync(string image, CancellationToken ct) => Task.CompletedTask;
 
+    public Task<bool> HasImageAsync(string image, CancellationToken ct) => Task.FromResult(true);
+
     public Task<string?> FindAttemptContainerAsync(string jobId, int attempt, CancellationToken ct) =>
         Task.FromResult(_containers.Values.FirstOrDefault(c => c.JobId == jobId && c.Attempt == attempt)?.Id);
 

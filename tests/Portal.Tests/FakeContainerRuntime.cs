@@ -7,11 +7,14 @@ public sealed class FakeContainerRuntimeFactory : IContainerRuntimeFactory
 {
     public string DefaultEndpoint => "unix:///var/run/docker.sock";
 
+    /// <summary>The images every fake host has.</summary>
+    public HashSet<string> Images { get; } = new(StringComparer.Ordinal);
+
     public IContainerRuntime ForEndpoint(string? endpoint) =>
-        new FakeContainerRuntime(string.IsNullOrWhiteSpace(endpoint) ? DefaultEndpoint : endpoint);
+        new FakeContainerRuntime(string.IsNullOrWhiteSpace(endpoint) ? DefaultEndpoint : endpoint, Images);
 }
 
-public sealed class FakeContainerRuntime(string endpoint) : IContainerRuntime
+public sealed class FakeContainerRuntime(string endpoint, HashSet<string> images) : IContainerRuntime
 {
     public static readonly HostInfo Host = new("27.0.0-fake", 4, 8L * 1024 * 1024 * 1024, "linux");
 
@@ -20,6 +23,8 @@ public sealed class FakeContainerRuntime(string endpoint) : IContainerRuntime
     public Task<HostInfo> GetHostInfoAsync(CancellationToken ct) => Task.FromResult(Host);
 
     public Task EnsureImageAsync(string image, CancellationToken ct) => throw new NotImplementedException();
+
+    public Task<bool> HasImageAsync(string image, CancellationToken ct) => Task.FromResult(images.Contains(image));
 
     public Task<string?> FindAttemptContainerAsync(string jobId, int attempt, CancellationToken ct) => throw new NotImplementedException();
 

@@ -44,6 +44,9 @@ public sealed class PortalTestContext : IAsyncDisposable
 
     public BunitContext Bunit { get; }
 
+    /// <summary>The fake Docker hosts: what images they have.</summary>
+    public FakeContainerRuntimeFactory Runtime { get; private init; } = default!;
+
     public IServiceProvider Engine => _engine.Services;
 
     public ComputeEnvironmentService ComputeEnvironments => Engine.GetRequiredService<ComputeEnvironmentService>();
@@ -61,7 +64,8 @@ public sealed class PortalTestContext : IAsyncDisposable
         // DisableDefaults: no appsettings.json, environment variables or console logging leak in from the machine.
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration["Engine:Storage:DatabasePath"] = databasePath;
-        builder.Services.AddSingleton<IContainerRuntimeFactory>(new FakeContainerRuntimeFactory());
+        var runtime = new FakeContainerRuntimeFactory();
+        builder.Services.AddSingleton<IContainerRuntimeFactory>(runtime);
         builder.AddBatchEngine();
         var engine = builder.Build();
 
@@ -101,7 +105,7 @@ public sealed class PortalTestContext : IAsyncDisposable
             bunit.Services.AddSingleton(type, engine.Services.GetRequiredService(type));
         }
 
-        return new PortalTestContext(databasePath, engine, bunit, authorization);
+        return new PortalTestContext(databasePath, engine, bunit, authorization) { Runtime = runtime };
     }
 
     /// <summary>The console's user from now on: a name and a role, as a sign-in would give.</summary>

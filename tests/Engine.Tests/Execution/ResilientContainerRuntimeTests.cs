@@ -81,6 +81,8 @@ public class ResilientContainerRuntimeTests
 
         public Task EnsureImageAsync(string image, CancellationToken ct) => inner.EnsureImageAsync(image, ct);
 
+        public Task<bool> HasImageAsync(string image, CancellationToken ct) => inner.HasImageAsync(image, ct);
+
         public Task<string?> FindAttemptContainerAsync(string jobId, int attempt, CancellationToken ct)
         {
             Calls++;

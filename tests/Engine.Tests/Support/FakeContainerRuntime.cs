@@ -64,6 +64,12 @@ internal sealed class FakeContainerRuntime(string endpoint, TimeProvider time) :
         return Task.CompletedTask;
     }
 
+    public Task<bool> HasImageAsync(string image, CancellationToken ct)
+    {
+        ThrowIfUnreachable();
+        return Task.FromResult(true);
+    }
+
     public Task<string?> FindAttemptContainerAsync(string jobId, int attempt, CancellationToken ct)
     {
         ThrowIfUnreachable();

@@ -36,6 +36,9 @@ public partial class CreateComputeEnvironment
 
     internal string? KeyPair { get; set; }
 
+    // The Docker host as the endpoint check last found it: its CPUs are what Max vCPUs is weighed against.
+    private BatchPortal.Engine.Execution.HostInfo? _host;
+
     internal bool Enabled { get; set; } = true;
 
     internal string ProvisioningModel { get; set; } = "EC2";

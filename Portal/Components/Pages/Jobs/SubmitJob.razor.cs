@@ -53,6 +53,10 @@ public partial class SubmitJob
     [SupplyParameterFromQuery(Name = "clone")]
     public string? Clone { get; set; }
 
+    /// <summary>A job name to start with (the dashboard's sample set-up gives one).</summary>
+    [SupplyParameterFromQuery(Name = "name")]
+    public string? QueryName { get; set; }
+
     /// <summary>"Submit a job that depends on this one": <c>?dependsOn=jobId</c>.</summary>
     [SupplyParameterFromQuery(Name = "dependsOn")]
     public string? QueryDependsOn { get; set; }
@@ -123,6 +127,7 @@ public partial class SubmitJob
             DefinitionChanged();
         }
 
+        Name = QueryName;
         if (Clone is not null)
         {
             await CloneFromAsync(Clone);

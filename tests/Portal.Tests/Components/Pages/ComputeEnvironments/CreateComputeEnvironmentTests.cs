@@ -237,4 +237,34 @@ public class CreateComputeEnvironmentTests
         Assert.Equal("/", new Uri(ctx.Navigation.Uri).AbsolutePath);
         Assert.Null(cut.Find("[data-testid=create]").GetAttribute("disabled"));
     }
+
+    [Fact]
+    public async Task MaxVcpusAboveTheDockerHostsCpus_IsWarnedAbout_NamingBoth()
+    {
+        await using var ctx = await PortalTestContext.CreateAsync();
+        var cut = ctx.RenderPage<CreateComputeEnvironment>();
+
+        cut.Find("#ce-max").Change("16");
+
+        cut.WaitForAssertion(() => Assert.Contains(
+            "Maximum vCPUs (16) is above the 4 CPUs the Docker host has",
+            cut.Find("[data-testid=host-capacity-warning]").TextContent,
+            StringComparison.Ordinal));
+        cut.Find("#ce-max").Change("4");
+        cut.WaitForAssertion(() => Assert.Empty(cut.FindAll("[data-testid=host-capacity-warning]")));
+    }
+
+    [Fact]
+    public async Task AwsOnlyFields_AreMarkedAsDoingNothingHere_AndNothingOffersToCreateARole()
+    {
+        await using var ctx = await PortalTestContext.CreateAsync();
+
+        var cut = ctx.RenderPage<CreateComputeEnvironment>();
+
+        var panel = cut.Find("[data-testid=aws-only]");
+        Assert.Contains("AWS only", panel.TextContent, StringComparison.Ordinal);
+        Assert.Contains("no effect here", panel.TextContent, StringComparison.Ordinal);
+        Assert.DoesNotContain("create it for you", cut.Markup, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("Create new role", cut.Markup, StringComparison.Ordinal);
+    }
 }
