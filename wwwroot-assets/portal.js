@@ -9,8 +9,19 @@ window.batchPortal = {
     (field ?? target).focus?.({ preventScroll: true });
     return true;
   },
-  copy(text) {
-    return navigator.clipboard?.writeText(text).then(() => true, () => false) ?? Promise.resolve(false);
+  // The Clipboard API needs a secure context (HTTPS or localhost); over plain HTTP a hidden text area does it.
+  async copy(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      try { await navigator.clipboard.writeText(text); return true; } catch { /* fall through */ }
+    }
+    const area = document.createElement('textarea');
+    area.value = text;
+    area.setAttribute('readonly', '');
+    area.style.position = 'fixed';
+    area.style.opacity = '0';
+    document.body.appendChild(area);
+    area.select();
+    try { return document.execCommand('copy'); } finally { area.remove(); }
   },
   timeZone() {
     return Intl.DateTimeFormat().resolvedOptions().timeZone;

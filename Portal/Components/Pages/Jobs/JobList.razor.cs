@@ -29,6 +29,25 @@ public sealed partial class JobList
     private string? _filterError;
     private JobFilter _filter = new();
     private int _filterVersion;
+    private int _waiting;
+    private int _running;
+    private string? _goTo;
+    private string _sort = "created";
+    private bool _descending = true;
+    private DateTimeOffset _now;
+
+    private static readonly JobStatus[] Waiting = [JobStatus.Submitted, JobStatus.Pending, JobStatus.Runnable];
+    private static readonly JobStatus[] Running = [JobStatus.Starting, JobStatus.Running];
+
+    /// <summary>The sortable columns, by their key in <c>?sort=</c>.</summary>
+    private static readonly (string Key, string Label)[] Columns =
+    [
+        ("name", "Job name"), ("id", "Job ID"), ("status", "Status"), ("reason", "Status reason"), ("queue", "Job queue"),
+        ("definition", "Job definition"), ("created", "Created"), ("duration", "Duration"), ("exit", "Exit code"),
+    ];
+
+    [Inject]
+    private TimeProvider Time { get; set; } = default!;
 
     [Inject]
     private JobQueries Jobs { get; set; } = default!;
@@ -74,6 +93,13 @@ public sealed partial class JobList
     [SupplyParameterFromQuery(Name = "exit")]
     public int? Exit { get; set; }
 
+    /// <summary>The column the page is sorted by (<see cref="Columns"/>); newest first when absent.</summary>
+    [SupplyParameterFromQuery(Name = "sort")]
+    public string? Sort { get; set; }
+
+    [SupplyParameterFromQuery(Name = "desc")]
+    public bool? Descending { get; set; }
+
     /// <summary>The paging cursor: jobs older than this position.</summary>
     [SupplyParameterFromQuery(Name = "before")]
     public long? Before { get; set; }
@@ -95,6 +121,8 @@ public sealed partial class JobList
         _from = From;
         _to = To;
         _exitCode = Exit;
+        _sort = Columns.Any(c => c.Key == Sort) ? Sort! : "created";
+        _descending = Descending ?? (Sort is null || _sort is "created" or "duration");
         _filter = BuildFilter(out _filterError);
         _filterVersion++;
         _selected.Clear();
@@ -106,7 +134,88 @@ public sealed partial class JobList
         // Every open list with this filter and page shares one read per change.
         var request = new PageRequest(PageSize, Before);
         var key = JsonSerializer.Serialize(new { _filter, request });
-        (_page, _total) = await Reads.GetAsync(key, async () => (await Jobs.FindAsync(_filter, request), await Jobs.CountAsync(_filter)));
+        (_page, _total, _waiting, _running) = await Reads.GetAsync(key, async () => (
+            await Jobs.FindAsync(_filter, request),
+            await Jobs.CountAsync(_filter),
+            Only(_filter, Waiting) is { } waiting ? await Jobs.CountAsync(waiting) : 0,
+            Only(_filter, Running) is { } running ? await Jobs.CountAsync(running) : 0));
+        _now = Time.GetUtcNow();
+    }
+
+    /// <summary>The filter narrowed to some statuses (those it already allows, if it names any); null when it allows none of them.</summary>
+    private static JobFilter? Only(JobFilter filter, JobStatus[] statuses) =>
+        statuses.Where(s => filter.Statuses is null || filter.Statuses.Contains(s)).ToList() is { Count: > 0 } some ? filter with { Statuses = some } : null;
+
+    /// <summary>The page's jobs in the chosen order. Paging stays newest first: sorting orders the page shown.</summary>
+    private IEnumerable<Job> Sorted()
+    {
+        IEnumerable<Job> items = _page.Items;
+        if (_sort == "created")
+        {
+            return _descending ? items : items.Reverse();
+        }
+
+        Func<Job, IComparable?> key = _sort switch
+        {
+            "name" => j => j.Name,
+            "id" => j => j.Id,
+            "status" => j => (int)j.Status,
+            "reason" => j => j.StatusReason ?? string.Empty,
+            "queue" => j => j.QueueName,
+            "definition" => j => $"{j.JobDefinitionName}:{j.JobDefinitionRevision:D6}",
+            "duration" => j => Durations.RunTime(j, _now) ?? TimeSpan.MinValue,
+            "exit" => j => j.ExitCode ?? int.MinValue,
+            _ => j => j.Seq,
+        };
+        return _descending ? items.OrderByDescending(key).ThenByDescending(j => j.Seq) : items.OrderBy(key).ThenByDescending(j => j.Seq);
+    }
+
+    private void SortBy(string key)
+    {
+        var descending = _sort == key ? !_descending : key is "created" or "duration";
+        Navigation.NavigateTo(Navigation.GetUriWithQueryParameters(new Dictionary<string, object?>
+        {
+            ["sort"] = key == "created" && descending ? null : key,
+            ["desc"] = key == "created" && descending ? null : descending,
+        }));
+    }
+
+    /// <summary>All of the page selected (true), none (false) or some (null).</summary>
+    private bool? PageSelection =>
+        _page.Items.Count > 0 && _page.Items.All(j => _selected.Contains(j.Id)) ? true
+        : _page.Items.Any(j => _selected.Contains(j.Id)) ? null
+        : false;
+
+    private void SelectPage(bool? value)
+    {
+        // From "some" or "none" a click selects the page; from "all" it clears it.
+        if (PageSelection == true)
+        {
+            _selected.Clear();
+        }
+        else
+        {
+            _selected.UnionWith(_page.Items.Select(j => j.Id));
+        }
+    }
+
+    private async Task GoToJobAsync()
+    {
+        if (string.IsNullOrWhiteSpace(_goTo))
+        {
+            return;
+        }
+
+        var wanted = Arns.NameFrom(_goTo.Trim(), "job");
+        var hits = await Jobs.SearchAsync(wanted, 2);
+        var hit = hits.FirstOrDefault(h => h.Id == wanted) ?? (hits.Count == 1 && hits[0].Id.StartsWith(wanted, StringComparison.Ordinal) ? hits[0] : null);
+        if (hit is not null)
+        {
+            Navigation.NavigateTo($"/jobs/{hit.Id}");
+            return;
+        }
+
+        Snackbar.Add(hits.Count == 0 ? $"No job has the ID {wanted}." : $"More than one job's ID starts with {wanted}; give more of it.", Severity.Warning);
     }
 
     private JobFilter BuildFilter(out string? error)
@@ -199,7 +308,8 @@ public sealed partial class JobList
 
     private async Task ActOnAllAsync(bool terminate)
     {
-        var ids = await Jobs.FindIdsAsync(_filter, MaxBulk);
+        // Cancel reaches the jobs that wait, terminate the ones that run: each button says how many.
+        var ids = Only(_filter, terminate ? Running : Waiting) is { } matching ? await Jobs.FindIdsAsync(matching, MaxBulk) : [];
         await ActAsync(ids, terminate);
     }
 

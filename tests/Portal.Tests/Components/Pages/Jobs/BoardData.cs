@@ -64,6 +64,11 @@ internal sealed class BoardData(PortalTestContext ctx)
                     j.Attempts.Add(new JobAttempt { JobId = j.Id, Number = 1, ComputeEnvironmentName = $"ce-{queue}" });
                 }
 
+                if (to == JobStatus.Running)
+                {
+                    j.StartedAt ??= j.CreatedAt;
+                }
+
                 if (to.IsFinal())
                 {
                     j.ExitCode = exitCode;
