@@ -37,7 +37,8 @@ var dataFolder = Path.GetDirectoryName(Path.IsPathRooted(databasePath) ? databas
 builder.Services.AddDataProtection()
     .SetApplicationName("BatchPortal")
     .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataFolder, "keys")));
-builder.Services.AddMudServices();
+// Snackbars bottom left: the page's action buttons are top right and the forms' submit buttons bottom right.
+builder.Services.AddMudServices(o => o.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomLeft);
 builder.Services.AddSingleton<BatchPortal.Portal.Components.Pages.Dashboard.SampleSetup>();
 builder.Services.AddSingleton<BatchPortal.Portal.Components.Shared.SharedReads>();
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
