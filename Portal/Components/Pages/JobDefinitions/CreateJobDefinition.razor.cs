@@ -190,13 +190,7 @@ public partial class CreateJobDefinition
             RetryStrategy = new RetryStrategy
             {
                 Attempts = Attempts,
-                EvaluateOnExit = [.. RetryConditions.Select(r => new EvaluateOnExit
-                {
-                    OnExitCode = Blank(r.OnExitCode),
-                    OnReason = Blank(r.OnReason),
-                    OnStatusReason = Blank(r.OnStatusReason),
-                    Action = r.Action,
-                })],
+                EvaluateOnExit = RetryConditionRows.ToRequest(RetryConditions),
             },
             Timeout = TimeoutSeconds is { } t ? new JobTimeout { AttemptDurationSeconds = t } : null,
             Parameters = NameValue.ToDictionary(Parameters),
@@ -206,7 +200,6 @@ public partial class CreateJobDefinition
         };
     }
 
-    private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
 
     /// <summary>Both tabs edit one command: whichever changed is parsed, and the other tab is rewritten from the result.</summary>
     private void CommandChanged()

@@ -252,13 +252,7 @@ public partial class SubmitJob
                 ? new RetryStrategy
                 {
                     Attempts = Attempts,
-                    EvaluateOnExit = [.. RetryConditions.Select(r => new EvaluateOnExit
-                    {
-                        OnExitCode = Blank(r.OnExitCode),
-                        OnReason = Blank(r.OnReason),
-                        OnStatusReason = Blank(r.OnStatusReason),
-                        Action = r.Action,
-                    })],
+                    EvaluateOnExit = RetryConditionRows.ToRequest(RetryConditions),
                 }
                 : null,
             Timeout = TimeoutSeconds is { } seconds ? new JobTimeout { AttemptDurationSeconds = seconds } : null,
@@ -267,8 +261,6 @@ public partial class SubmitJob
             Tags = tags.Count > 0 ? tags : null,
         };
     }
-
-    private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
     private JobDefinition? Selected() => _definitions.FirstOrDefault(d => $"{d.Name}:{d.Revision}" == Definition);
 
